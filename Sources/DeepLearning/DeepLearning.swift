@@ -1,0 +1,3 @@
+// The umbrella module: `import DeepLearning` brings in every module of the library.
+@_exported import Tensor
+@_exported import Autograd

@@ -1,0 +1,168 @@
+// Elementwise operations: unary maps and broadcasting binary operations.
+
+extension Tensor {
+    /// A tensor of the same shape with `op` applied to every element.
+    public func map(_ op: UnaryOp<Scalar>) -> Tensor {
+        var result = self
+        result.scalars.withUnsafeMutableBufferPointer { out in
+            guard let o = out.baseAddress else { return }
+            Scalar.applyUnary(op, UnsafePointer(o), o, out.count)
+        }
+        return result
+    }
+
+    /// Applies `op` to every element in place.
+    public mutating func apply(_ op: UnaryOp<Scalar>) {
+        scalars.withUnsafeMutableBufferPointer { out in
+            guard let o = out.baseAddress else { return }
+            Scalar.applyUnary(op, UnsafePointer(o), o, out.count)
+        }
+    }
+
+    /// `op(self, other)` elementwise, broadcasting both operands with NumPy rules.
+    /// Stops with a message naming both shapes when they do not broadcast.
+    public func zip(_ other: Tensor, _ op: BinaryOp) -> Tensor {
+        guard let outShape = Broadcasting.shape(shape, other.shape) else {
+            preconditionFailure("\(op): shapes \(shape) and \(other.shape) do not broadcast")
+        }
+        return Tensor.build(shape: outShape) { out in
+            self.withUnsafeBufferPointer { a in
+                other.withUnsafeBufferPointer { b in
+                    Self.broadcastBinary(op, a, shape, b, other.shape, out, outShape)
+                }
+            }
+        }
+    }
+
+    /// `self = op(self, other)` in place; `other` must broadcast to `self`'s shape.
+    public mutating func zipInPlace(_ other: Tensor, _ op: BinaryOp) {
+        guard Broadcasting.shape(shape, other.shape) == shape else {
+            preconditionFailure("\(op) in place: shape \(other.shape) does not broadcast to \(shape)")
+        }
+        let myShape = shape
+        scalars.withUnsafeMutableBufferPointer { out in
+            guard let o = out.baseAddress else { return }
+            other.withUnsafeBufferPointer { b in
+                Self.broadcastBinary(op, UnsafeBufferPointer(out), myShape, b, other.shape, o, myShape)
+            }
+        }
+    }
+
+    static func broadcastBinary(
+        _ op: BinaryOp, _ a: UnsafeBufferPointer<Scalar>, _ aShape: [Int],
+        _ b: UnsafeBufferPointer<Scalar>, _ bShape: [Int],
+        _ out: UnsafeMutablePointer<Scalar>, _ outShape: [Int]
+    ) {
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return }
+        let n = outShape.reduce(1, *)
+        if aShape == bShape {
+            Scalar.applyBinary(op, pa, 1, pb, 1, out, n)
+            return
+        }
+        if b.count == 1 && aShape == outShape {
+            Scalar.applyBinary(op, pa, 1, pb, 0, out, n)
+            return
+        }
+        if a.count == 1 && bShape == outShape {
+            Scalar.applyBinary(op, pa, 0, pb, 1, out, n)
+            return
+        }
+        let loop = StridedLoop(
+            shape: outShape,
+            strides: [Tensor.contiguousStrides(for: outShape),
+                      Broadcasting.strides(of: aShape, broadcastTo: outShape),
+                      Broadcasting.strides(of: bShape, broadcastTo: outShape)])
+        let row = loop.rowLength
+        let sa = loop.rowStride(1), sb = loop.rowStride(2)
+        loop.forEachRow { oOut, oA, oB in
+            Scalar.applyBinary(op, pa + oA, sa, pb + oB, sb, out + oOut, row)
+        }
+    }
+
+    // MARK: Named elementwise functions
+
+    /// `e^x` elementwise.
+    public func exp() -> Tensor { map(.exp) }
+    /// Natural logarithm elementwise.
+    public func log() -> Tensor { map(.log) }
+    /// Square root elementwise.
+    public func sqrt() -> Tensor { map(.sqrt) }
+    /// `x * x` elementwise.
+    public func squared() -> Tensor { map(.square) }
+    /// Absolute value elementwise.
+    public func abs() -> Tensor { map(.abs) }
+    /// Hyperbolic tangent elementwise.
+    public func tanh() -> Tensor { map(.tanh) }
+    /// Logistic sigmoid elementwise, without overflow for large `|x|`.
+    public func sigmoid() -> Tensor { map(.sigmoid) }
+    /// `max(x, 0)` elementwise.
+    public func relu() -> Tensor { map(.relu) }
+    /// `x` raised to a fixed power elementwise.
+    public func pow(_ exponent: Scalar) -> Tensor { map(.power(exponent)) }
+    /// `self` raised to `exponent` elementwise, broadcasting.
+    public func pow(_ exponent: Tensor) -> Tensor { zip(exponent, .power) }
+    /// Every element limited to `lower ... upper`.
+    public func clamped(to range: ClosedRange<Scalar>) -> Tensor {
+        map(.clamp(lower: range.lowerBound, upper: range.upperBound))
+    }
+
+    /// Elementwise maximum, broadcasting (NaN wins, as in NumPy's `maximum`).
+    public func maximum(_ other: Tensor) -> Tensor { zip(other, .maximum) }
+    /// Elementwise minimum, broadcasting (NaN wins, as in NumPy's `minimum`).
+    public func minimum(_ other: Tensor) -> Tensor { zip(other, .minimum) }
+
+    /// 1 where `self == other`, else 0, broadcasting.
+    public func isEqual(to other: Tensor) -> Tensor { zip(other, .equal) }
+    /// 1 where `self < other`, else 0, broadcasting.
+    public func isLess(than other: Tensor) -> Tensor { zip(other, .less) }
+    /// 1 where `self <= other`, else 0, broadcasting.
+    public func isLessOrEqual(to other: Tensor) -> Tensor { zip(other, .lessEqual) }
+    /// 1 where `self > other`, else 0, broadcasting.
+    public func isGreater(than other: Tensor) -> Tensor { zip(other, .greater) }
+    /// 1 where `self >= other`, else 0, broadcasting.
+    public func isGreaterOrEqual(to other: Tensor) -> Tensor { zip(other, .greaterEqual) }
+
+    /// Whether every element is finite (no NaN or infinity).
+    public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
+
+    // MARK: Operators
+
+    /// Elementwise sum, broadcasting.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, .add) }
+    /// Elementwise difference, broadcasting.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, .subtract) }
+    /// Elementwise product, broadcasting.
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, .multiply) }
+    /// Elementwise quotient, broadcasting.
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, .divide) }
+
+    /// Adds a scalar to every element.
+    public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map(.affine(scale: 1, shift: rhs)) }
+    /// Subtracts a scalar from every element.
+    public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map(.affine(scale: 1, shift: -rhs)) }
+    /// Multiplies every element by a scalar.
+    public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.map(.affine(scale: rhs, shift: 0)) }
+    /// Divides every element by a scalar.
+    public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs.zip(Tensor(rhs), .divide) }
+    /// Adds a scalar to every element.
+    public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { rhs + lhs }
+    /// `lhs - x` for every element.
+    public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { rhs.map(.affine(scale: -1, shift: lhs)) }
+    /// Multiplies every element by a scalar.
+    public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { rhs * lhs }
+    /// `lhs / x` for every element.
+    public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs).zip(rhs, .divide) }
+    /// Elementwise negation.
+    public static prefix func - (x: Tensor) -> Tensor { x.map(.negate) }
+
+    /// Adds `rhs` (broadcast to `lhs`'s shape) in place.
+    public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.zipInPlace(rhs, .add) }
+    /// Subtracts `rhs` (broadcast to `lhs`'s shape) in place.
+    public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.zipInPlace(rhs, .subtract) }
+    /// Multiplies by `rhs` (broadcast to `lhs`'s shape) in place.
+    public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.zipInPlace(rhs, .multiply) }
+    /// Divides by `rhs` (broadcast to `lhs`'s shape) in place.
+    public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.zipInPlace(rhs, .divide) }
+    /// Multiplies every element by a scalar in place.
+    public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs.apply(.affine(scale: rhs, shift: 0)) }
+}

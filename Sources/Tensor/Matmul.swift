@@ -1,0 +1,48 @@
+// Matrix products through BLAS ?gemm: no hand-written loops.
+
+extension Tensor {
+    /// The matrix product. Rank-2 operands multiply as matrices (`[m, k] x [k, n]`); operands of
+    /// rank 3 or more are batches of matrices, with the batch dimensions broadcast (NumPy
+    /// `matmul` rules; a rank-2 operand is shared by every batch). Rank-1 operands are not accepted:
+    /// reshape them to a row or column first.
+    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+        precondition(
+            rank >= 2 && other.rank >= 2,
+            "matmul: needs operands of rank >= 2, got shapes \(shape) and \(other.shape)")
+        let m = transposeSelf ? shape[rank - 1] : shape[rank - 2]
+        let k = transposeSelf ? shape[rank - 2] : shape[rank - 1]
+        let k2 = transposeOther ? other.shape[other.rank - 1] : other.shape[other.rank - 2]
+        let n = transposeOther ? other.shape[other.rank - 2] : other.shape[other.rank - 1]
+        precondition(k == k2, "matmul: inner dimensions differ for shapes \(shape) and \(other.shape)")
+        let batchA = Array(shape.dropLast(2)), batchB = Array(other.shape.dropLast(2))
+        guard let batch = Broadcasting.shape(batchA, batchB) else {
+            preconditionFailure("matmul: batch dimensions of shapes \(shape) and \(other.shape) do not broadcast")
+        }
+        let batchCount = batch.reduce(1, *)
+        let aStrides = Broadcasting.strides(of: batchA, broadcastTo: batch)
+        let bStrides = Broadcasting.strides(of: batchB, broadcastTo: batch)
+        let batchIndexStrides = Tensor.contiguousStrides(for: batch)
+        let lda = transposeSelf ? m : k, ldb = transposeOther ? k : n
+        return Tensor.build(shape: batch + [m, n]) { c in
+            guard m > 0, n > 0 else { return }
+            self.withUnsafeBufferPointer { aBuffer in
+                other.withUnsafeBufferPointer { bBuffer in
+                    guard k > 0, let a = aBuffer.baseAddress, let b = bBuffer.baseAddress else { return }
+                    for index in 0..<batchCount {
+                        var aOffset = 0, bOffset = 0, rest = index
+                        for axis in 0..<batch.count {
+                            let i = rest / batchIndexStrides[axis]
+                            rest %= batchIndexStrides[axis]
+                            aOffset += i * aStrides[axis]
+                            bOffset += i * bStrides[axis]
+                        }
+                        Scalar.gemm(
+                            transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+                            alpha: 1, a: a + aOffset * m * k, lda: lda, b: b + bOffset * k * n, ldb: ldb,
+                            beta: 0, c: c + index * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Testing
+import Tensor
+
+@Suite("Elementwise and broadcasting")
+struct ElementwiseTests {
+    @Test func broadcastingAddMatchesHandComputedValues() {
+        let a = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let row = Tensor<Float>([10, 20, 30])
+        let column = Tensor<Float>(shape: [2, 1], scalars: [100, 200])
+        #expect((a + row).scalars == [11, 22, 33, 14, 25, 36])
+        #expect((a + column).scalars == [101, 102, 103, 204, 205, 206])
+        #expect((row + column).shape == [2, 3])
+        #expect((row + column).scalars == [110, 120, 130, 210, 220, 230])
+        #expect((a * 2).scalars == [2, 4, 6, 8, 10, 12])
+        #expect((1 - a).scalars == [0, -1, -2, -3, -4, -5])
+    }
+
+    @Test func broadcastingInnerAndOuterAxes() {
+        // [2, 1, 3] with [4, 1]: result [2, 4, 3], out[i, j, k] = a[i, 0, k] * b[j, 0].
+        let a = Tensor<Double>(shape: [2, 1, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor<Double>(shape: [4, 1], scalars: [1, 10, 100, 1000])
+        let c = a * b
+        #expect(c.shape == [2, 4, 3])
+        for i in 0..<2 { for j in 0..<4 { for k in 0..<3 {
+            #expect(c[i, j, k] == a[i, 0, k] * b[j, 0])
+        } } }
+    }
+
+    @Test func broadcastShapeRejectsIncompatibleShapesNamingBoth() {
+        #expect(Broadcasting.shape([2, 3], [3, 2]) == nil)
+        #expect(throws: TensorError.shapeMismatch(operation: "add", lhs: [2, 3], rhs: [3, 2])) {
+            try Broadcasting.checkedShape([2, 3], [3, 2], operation: "add")
+        }
+        let message = TensorError.shapeMismatch(operation: "add", lhs: [2, 3], rhs: [3, 2]).description
+        #expect(message.contains("[2, 3]") && message.contains("[3, 2]"))
+    }
+
+    @Test func unaryFunctionsMatchClosedForms() {
+        let x = Tensor<Double>([-3, -0.5, 0, 0.5, 3])
+        for (i, v) in x.scalars.enumerated() {
+            #expect(abs(x.sigmoid().scalars[i] - 1 / (1 + Double.exp(-v))) < 1e-15)
+            #expect(x.relu().scalars[i] == max(v, 0))
+            #expect(abs(x.tanh().scalars[i] - Double.tanh(v)) < 1e-15)
+            #expect(x.abs().scalars[i] == Swift.abs(v))
+        }
+        #expect(x.clamped(to: -1...1).scalars == [-1, -0.5, 0, 0.5, 1])
+        // Sigmoid stays finite and exact at the extremes.
+        let extreme = Tensor<Float>([-1000, 1000]).sigmoid()
+        #expect(extreme.scalars == [0, 1])
+        #expect(Tensor<Double>([4, 9]).sqrt().scalars == [2, 3])
+        #expect(Tensor<Double>([2, 3]).pow(3).scalars == [8, 27])
+        #expect(Tensor<Double>([1]).exp().log().scalars == [1])
+    }
+
+    @Test func comparisonsAndMinMax() {
+        let a = Tensor<Float>([1, 5, 3])
+        let b = Tensor<Float>([2, 5, 1])
+        #expect(a.isLess(than: b).scalars == [1, 0, 0])
+        #expect(a.isEqual(to: b).scalars == [0, 1, 0])
+        #expect(a.isGreaterOrEqual(to: b).scalars == [0, 1, 1])
+        #expect(a.maximum(b).scalars == [2, 5, 3])
+        #expect(a.minimum(b).scalars == [1, 5, 1])
+        let nan = Tensor<Float>([.nan]).maximum(Tensor<Float>([1]))
+        #expect(nan.scalars[0].isNaN)
+    }
+
+    @Test func inPlaceOperatorsBroadcastIntoTheLeftShape() {
+        var a = Tensor<Float>.ones([2, 2])
+        a += Tensor<Float>([1, 2])
+        #expect(a.scalars == [2, 3, 2, 3])
+        a *= 0.5
+        #expect(a.scalars == [1, 1.5, 1, 1.5])
+    }
+
+    @Test func valueSemanticsCopyOnWrite() {
+        let a = Tensor<Float>([1, 2, 3])
+        var b = a
+        b[0] = 100
+        #expect(a.scalars == [1, 2, 3])
+        #expect(b.scalars == [100, 2, 3])
+    }
+}

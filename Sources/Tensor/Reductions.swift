@@ -20,6 +20,11 @@ extension Tensor {
         return result
     }
 
+    /// The shape a reduction along `axes` (every axis when `nil`) produces.
+    public func shapeAfterReducing(_ axes: [Int]?, keepDims: Bool) -> [Int] {
+        reducedShape(reductionAxes(axes, operation: "reduce"), keepDims: keepDims)
+    }
+
     /// Folds `axes` with `op`.
     public func reduce(_ op: ReduceOp, alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let axes = reductionAxes(axes, operation: "\(op)")

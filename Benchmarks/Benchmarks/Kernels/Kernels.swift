@@ -1,0 +1,47 @@
+// Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions.
+// Run from Benchmarks/: swift package benchmark --target Kernels
+import Benchmark
+import DeepLearning
+
+/// Floating-point operations of an `m x k` by `k x n` matrix product.
+func matmulFlops(_ m: Int, _ n: Int, _ k: Int) -> Int { 2 * m * n * k }
+
+nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
+        warmupIterations: 2,
+        scalingFactor: .one,
+        maxDuration: .seconds(3),
+        maxIterations: 200
+    )
+
+    // Matrix products at the shapes of the seed models' dense layers (batch 32).
+    for (m, k, n) in [(32, 22_500, 128), (32, 6_272, 512), (256, 256, 256)] {
+        let a = Tensor<Float>.uniform([m, k], lower: -1, upper: 1, seed: 1)
+        let b = Tensor<Float>.uniform([k, n], lower: -1, upper: 1, seed: 2)
+        Benchmark("matmul \(m)x\(k) * \(k)x\(n) (MFLOP per iteration: \(matmulFlops(m, n, k) / 1_000_000))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(a.matmul(b))
+            }
+        }
+    }
+
+    // Broadcasting elementwise and reductions on a cnn150 activation: [32, 148, 148, 32].
+    let activation = Tensor<Float>.uniform([32, 148, 148, 32], lower: -1, upper: 1, seed: 3)
+    let bias = Tensor<Float>.uniform([32], lower: -1, upper: 1, seed: 4)
+    Benchmark("add bias [32,148,148,32] + [32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation + bias)
+        }
+    }
+    Benchmark("relu [32,148,148,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.relu())
+        }
+    }
+    Benchmark("sum over N,H,W of [32,148,148,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.sum(alongAxes: [0, 1, 2]))
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// Differentiable 2-D convolutions: forward and backward rules side by side, on the Tensor kernels.
+
+/// Differentiable 2-D convolution of an NHWC `input` `[N, H, W, Cin]` with an HWIO `filter`
+/// `[KH, KW, Cin, Cout]`, giving `[N, OH, OW, Cout]` (see `Tensor.conv2d(filter:strides:padding:dilations:)`).
+///
+/// Backward: the input gradient is the transposed convolution of the upstream gradient
+/// (`Tensor.conv2dBackwardInput`), the filter gradient is `im2col(input)^T * gradient`
+/// (`Tensor.conv2dBackwardFilter`); each is computed only if that operand requires a gradient.
+///
+/// - Parameters:
+///   - strides: `(sh, sw)`, the step between windows along height and width.
+///   - padding: `.valid` or `.same` (Keras rules, extra padding at the bottom/right).
+///   - dilations: `(dh, dw)`, the spacing between kernel taps.
+public func conv2d<Scalar: TensorScalar>(
+    _ input: Variable<Scalar>, _ filter: Variable<Scalar>,
+    strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+) -> Variable<Scalar> {
+    let x = input.value, f = filter.value
+    let value = x.conv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
+    let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
+    return Variable.record("conv2d", value: value, inputs: [input, filter]) { g in
+        [
+            needsInput
+                ? Tensor.conv2dBackwardInput(
+                    gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
+                : nil,
+            needsFilter
+                ? Tensor.conv2dBackwardFilter(
+                    gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
+                : nil,
+        ]
+    }
+}
+
+/// Differentiable depthwise 2-D convolution (Keras `DepthwiseConv2D`) of an NHWC `input`
+/// `[N, H, W, C]` with a filter `[KH, KW, C, M]`, giving `[N, OH, OW, C * M]` with output channel
+/// `c * M + m` (see `Tensor.depthwiseConv2d(filter:strides:padding:dilations:)`).
+///
+/// Backward: `Tensor.depthwiseConv2dBackwardInput` and `Tensor.depthwiseConv2dBackwardFilter`,
+/// each computed only if that operand requires a gradient. Strides, padding and dilations as in
+/// ``conv2d(_:_:strides:padding:dilations:)``.
+public func depthwiseConv2d<Scalar: TensorScalar>(
+    _ input: Variable<Scalar>, _ filter: Variable<Scalar>,
+    strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+) -> Variable<Scalar> {
+    let x = input.value, f = filter.value
+    let value = x.depthwiseConv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
+    let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
+    return Variable.record("depthwiseConv2d", value: value, inputs: [input, filter]) { g in
+        [
+            needsInput
+                ? Tensor.depthwiseConv2dBackwardInput(
+                    gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
+                : nil,
+            needsFilter
+                ? Tensor.depthwiseConv2dBackwardFilter(
+                    gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
+                : nil,
+        ]
+    }
+}

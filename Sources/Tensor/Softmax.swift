@@ -6,7 +6,7 @@
 // The generic entry points dispatch once per call to kernels specialized for Float and Double.
 
 /// The `[outer, n, inner]` view of a shape around one axis.
-struct AxisLayout {
+struct SoftmaxAxisLayout {
     let outer: Int
     let n: Int
     let inner: Int
@@ -47,7 +47,7 @@ extension Tensor {
     }
 
     private func softmaxFamily(axis: Int, log: Bool) -> Tensor {
-        let layout = AxisLayout(shape: shape, axis: axis, operation: log ? "logSoftmax" : "softmax")
+        let layout = SoftmaxAxisLayout(shape: shape, axis: axis, operation: log ? "logSoftmax" : "softmax")
         return withUnsafeBufferPointer { input in
             Tensor.build(shape: shape) { out in
                 guard let x = input.baseAddress, layout.n > 0 else { return }
@@ -69,7 +69,7 @@ extension Tensor {
         precondition(
             output.shape == gradient.shape,
             "\(operation): output shape \(output.shape) and gradient shape \(gradient.shape) differ")
-        let layout = AxisLayout(shape: output.shape, axis: axis, operation: operation)
+        let layout = SoftmaxAxisLayout(shape: output.shape, axis: axis, operation: operation)
         return output.withUnsafeBufferPointer { y in
             gradient.withUnsafeBufferPointer { g in
                 Tensor.build(shape: output.shape) { dx in
@@ -94,7 +94,7 @@ extension Tensor {
 // MARK: - Kernels
 
 private func softmaxForward<T: TensorScalar>(
-    _ layout: AxisLayout, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, log: Bool
+    _ layout: SoftmaxAxisLayout, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, log: Bool
 ) {
     let (n, inner) = (layout.n, layout.inner)
     if inner == 1 {
@@ -168,7 +168,7 @@ private func softmaxForward<T: TensorScalar>(
 
 /// Softmax: `dx = y * (g - sum(g * y))`. Log-softmax: `dx = g - exp(y) * sum(g)`.
 private func softmaxBackwardKernel<T: TensorScalar>(
-    _ layout: AxisLayout, _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, log: Bool
+    _ layout: SoftmaxAxisLayout, _ y: UnsafePointer<T>, _ g: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, log: Bool
 ) {
     let (n, inner) = (layout.n, layout.inner)
     if inner == 1 {

@@ -1,5 +1,6 @@
 // swift-tools-version:6.1
 // swift-deep-learning: train and run neural networks on Linux CPUs with OpenBLAS and LAPACKE.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -38,3 +39,9 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
     ]
 )
+
+// The DocC plugin only when documentation is being built, so library users never resolve it:
+// SDL_DOCC=1 swift package generate-documentation --target Tensor
+if ProcessInfo.processInfo.environment["SDL_DOCC"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

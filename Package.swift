@@ -28,6 +28,9 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"]),
         .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd"]),
 
+        // Examples.
+        .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
+
         // Shared test support: gradient checker, reference-fixture comparison.
         .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),
 

@@ -3,12 +3,11 @@
 extension Tensor {
     /// A tensor of the same shape with `op` applied to every element.
     public func map(_ op: UnaryOp<Scalar>) -> Tensor {
-        var result = self
-        result.scalars.withUnsafeMutableBufferPointer { out in
-            guard let o = out.baseAddress else { return }
-            Scalar.applyUnary(op, UnsafePointer(o), o, out.count)
+        Tensor.buildUninitialized(shape: shape) { out in
+            withUnsafeBufferPointer { x in
+                Scalar.applyUnary(op, x.baseAddress!, out, x.count)
+            }
         }
-        return result
     }
 
     /// Applies `op` to every element in place.
@@ -25,7 +24,7 @@ extension Tensor {
         guard let outShape = Broadcasting.shape(shape, other.shape) else {
             preconditionFailure("\(op): shapes \(shape) and \(other.shape) do not broadcast")
         }
-        return Tensor.build(shape: outShape) { out in
+        return Tensor.buildUninitialized(shape: outShape) { out in
             self.withUnsafeBufferPointer { a in
                 other.withUnsafeBufferPointer { b in
                     Self.broadcastBinary(op, a, shape, b, other.shape, out, outShape)

@@ -35,7 +35,7 @@ extension Tensor {
         let loop = StridedLoop(
             shape: newShape, strides: [Tensor.contiguousStrides(for: newShape), axes.map { source[$0] }])
         let row = loop.rowLength, inStride = loop.rowStride(1)
-        return Tensor.build(shape: newShape) { out in
+        return Tensor.buildUninitialized(shape: newShape) { out in
             withUnsafeBufferPointer { input in
                 guard let x = input.baseAddress else { return }
                 loop.forEachRow { oOut, oIn, _ in
@@ -64,7 +64,7 @@ extension Tensor {
         let outer = shape[..<a].reduce(1, *)
         let inner = shape[(a + 1)...].reduce(1, *)
         let block = range.count * inner
-        return Tensor.build(shape: newShape) { out in
+        return Tensor.buildUninitialized(shape: newShape) { out in
             withUnsafeBufferPointer { input in
                 guard let x = input.baseAddress, block > 0 else { return }
                 for o in 0..<outer {

@@ -119,6 +119,17 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
         try scalars.withUnsafeMutableBufferPointer(body)
     }
 
+    /// A tensor of `shape` whose storage `body` fills, skipping the zero fill: `body` must write
+    /// every element (for kernels that do, this saves a pass over memory).
+    public static func buildUninitialized(shape: [Int], _ body: (UnsafeMutablePointer<Scalar>) throws -> Void) rethrows -> Tensor {
+        let n = shape.reduce(1, *)
+        let scalars = try [Scalar](unsafeUninitializedCapacity: n) { buffer, initialized in
+            if let base = buffer.baseAddress, n > 0 { try body(base) }
+            initialized = n
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
     /// A tensor of `shape` whose storage `body` fills; the buffer starts zeroed.
     public static func build(shape: [Int], _ body: (UnsafeMutablePointer<Scalar>) throws -> Void) rethrows -> Tensor {
         let n = shape.reduce(1, *)

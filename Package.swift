@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "DeepLearning", targets: ["DeepLearning"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -25,7 +26,8 @@ let package = Package(
         // Library modules, each layered on the ones before.
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
         .target(name: "Autograd", dependencies: ["Tensor"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd"]),
+        .target(name: "Metrics", dependencies: ["Tensor"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Metrics"]),
 
         // Shared test support: gradient checker, reference-fixture comparison.
         .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),
@@ -36,5 +38,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics", "Tensor", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DeepLearning", targets: ["DeepLearning"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -26,7 +27,8 @@ let package = Package(
         // Library modules, each layered on the ones before.
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
         .target(name: "Autograd", dependencies: ["Tensor"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd"]),
+        .target(name: "Metrics", dependencies: ["Tensor"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Metrics"]),
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
@@ -40,6 +42,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
+        .testTarget(
+            name: "MetricsTests",
+            dependencies: ["Metrics", "Tensor", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )
 

@@ -1,3 +1,4 @@
 // The umbrella module: `import DeepLearning` brings in every module of the library.
 @_exported import Tensor
 @_exported import Autograd
+@_exported import Metrics

@@ -8,6 +8,8 @@
 /// (`Tensor.conv2dBackwardFilter`); each is computed only if that operand requires a gradient.
 ///
 /// - Parameters:
+///   - input: the NHWC input `[N, H, W, C]`.
+///   - filter: the kernel (`[KH, KW, Cin, Cout]`; `[KH, KW, C, M]` for depthwise).
 ///   - strides: `(sh, sw)`, the step between windows along height and width.
 ///   - padding: `.valid` or `.same` (Keras rules, extra padding at the bottom/right).
 ///   - dilations: `(dh, dw)`, the spacing between kernel taps.

@@ -4,7 +4,7 @@
 // materialized.
 
 extension Variable {
-    /// The differentiable matrix product (``Tensor/matmul(_:transposeSelf:transposeOther:)``):
+    /// The differentiable matrix product (`Tensor.matmul(_:transposeSelf:transposeOther:)`):
     /// `op(self) · op(other)`, where `op` transposes the last two axes when its flag is set.
     ///
     /// Rank-2 operands multiply as matrices; higher ranks are batches whose batch dimensions
@@ -57,7 +57,7 @@ extension Variable {
     /// The differentiable solution `X` of `A X = B`, with `A` this square matrix `[n, n]` (or batch
     /// `[..., n, n]`) and `b` of shape `[n, k]` (or `[..., n, k]`; batch dimensions broadcast).
     ///
-    /// Throws where ``Tensor/solve(_:)`` throws: non-square or singular `A`, or shapes that do not
+    /// Throws where `Tensor.solve(_:)` throws: non-square or singular `A`, or shapes that do not
     /// fit (the error names both). The LU factorization of the forward pass is reused backward:
     /// `gB = A⁻ᵀ g` and `gA = -gB Xᵀ`.
     public func solve(_ b: Variable) throws -> Variable {
@@ -76,7 +76,7 @@ extension Variable {
 
     /// The differentiable inverse of this square matrix or batch `[..., n, n]`.
     ///
-    /// Throws where ``Tensor/inverse()`` throws (non-square or singular). Backward:
+    /// Throws where `Tensor.inverse()` throws (non-square or singular). Backward:
     /// `gA = -A⁻ᵀ g A⁻ᵀ`.
     public func inverse() throws -> Variable {
         let inverse = try value.inverse()
@@ -88,7 +88,7 @@ extension Variable {
     /// The differentiable determinant of this square matrix or batch `[..., n, n]`: a result of the
     /// batch shape (rank 0 for a single matrix).
     ///
-    /// Throws where ``Tensor/determinant()`` throws (non-square input). Backward:
+    /// Throws where `Tensor.determinant()` throws (non-square input). Backward:
     /// `gA = g det(A) A⁻ᵀ`, the cofactor matrix scaled by `g`; for an exactly singular matrix the
     /// cofactor matrix is computed from the SVD instead, so the gradient stays finite and correct.
     public func determinant() throws -> Variable {

@@ -15,7 +15,7 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
     try GradientRecording.$isEnabled.withValue(false, operation: body)
 }
 
-/// A differentiable value: a ``Tensor`` together with the operation that produced it.
+/// A differentiable value: a `Tensor` together with the operation that produced it.
 ///
 /// Operations on variables build a dynamic graph (a tape) as they run. Calling ``backward(seed:)``
 /// on a result walks the graph in reverse and accumulates gradients into every leaf variable that

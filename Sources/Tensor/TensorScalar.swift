@@ -67,7 +67,7 @@ public enum BinaryOp: Sendable {
     case greaterEqual
 }
 
-/// A reduction applied along a row by ``TensorScalar/reduce(_:_:_:_:)``.
+/// A reduction applied along a row by ``TensorScalar/reduce(_:_:_:)``.
 public enum ReduceOp: Sendable {
     /// Sum of the elements.
     case sum

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DeepLearning", targets: ["DeepLearning"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Metrics", targets: ["Metrics"]),
     ],
     targets: [
@@ -27,8 +28,9 @@ let package = Package(
         // Library modules, each layered on the ones before.
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
         .target(name: "Autograd", dependencies: ["Tensor"]),
+        .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Metrics"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics"]),
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
@@ -41,6 +43,7 @@ let package = Package(
             dependencies: ["Tensor", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
         .testTarget(
             name: "MetricsTests",

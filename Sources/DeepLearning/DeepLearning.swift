@@ -2,3 +2,4 @@
 @_exported import Tensor
 @_exported import Autograd
 @_exported import Metrics
+@_exported import Layers

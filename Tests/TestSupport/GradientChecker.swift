@@ -48,18 +48,37 @@ public func checkGradients(
     seed: UInt64 = 0x5EED,
     _ function: ([Variable<Double>]) -> Variable<Double>
 ) -> GradientCheckResult {
-    // Analytic gradients.
     let variables = inputs.map { Variable($0, requiresGradient: true) }
-    let output = function(variables)
+    return checkGradients(of: variables, epsilon: epsilon, tolerance: tolerance, seed: seed) { function(variables) }
+}
+
+/// Checks the gradients of `function` with respect to variables it reads (for example a layer's
+/// own weights and an input), perturbing their values in place and restoring them afterwards.
+///
+/// The function is re-run for every perturbation and must read the variables' current values.
+/// Each variable must require a gradient. The reduction to a scalar and the error measure are
+/// those of ``checkGradients(at:epsilon:tolerance:seed:_:)``.
+public func checkGradients(
+    of variables: [Variable<Double>],
+    epsilon: Double = 1e-6,
+    tolerance: Double = 1e-6,
+    seed: UInt64 = 0x5EED,
+    _ function: () -> Variable<Double>
+) -> GradientCheckResult {
+    for v in variables {
+        precondition(v.requiresGradient, "checkGradients: variable \(v.name ?? "") does not require a gradient")
+        v.zeroGradient()
+    }
+    // Analytic gradients.
+    let output = function()
     let weights = Tensor<Double>.uniform(output.shape, lower: 0.5, upper: 1.5, seed: seed)
-    let objective = (output.value * weights).sumAll()
-    _ = objective
     output.backward(seed: weights)
     let analytic = variables.map { $0.gradient ?? Tensor<Double>.zeros($0.shape) }
+    for v in variables { v.zeroGradient() }
 
-    func evaluate(_ point: [Tensor<Double>]) -> Double {
+    func evaluate() -> Double {
         withoutGradients {
-            let out = function(point.map { Variable($0) }).value
+            let out = function().value
             precondition(out.shape == weights.shape, "checkGradients: output shape changed from \(weights.shape) to \(out.shape)")
             return (out * weights).sumAll()
         }
@@ -67,15 +86,14 @@ public func checkGradients(
 
     var maxError = 0.0, worstInput = 0, worstIndex = 0, worstAnalytic = 0.0, worstNumeric = 0.0
     var checked = 0
-    var point = inputs
-    for inputIndex in inputs.indices {
-        for element in 0..<inputs[inputIndex].count {
-            let original = point[inputIndex].scalars[element]
-            point[inputIndex].scalars[element] = original + epsilon
-            let plus = evaluate(point)
-            point[inputIndex].scalars[element] = original - epsilon
-            let minus = evaluate(point)
-            point[inputIndex].scalars[element] = original
+    for (inputIndex, variable) in variables.enumerated() {
+        for element in 0..<variable.value.count {
+            let original = variable.value.scalars[element]
+            variable.value.scalars[element] = original + epsilon
+            let plus = evaluate()
+            variable.value.scalars[element] = original - epsilon
+            let minus = evaluate()
+            variable.value.scalars[element] = original
             let numeric = (plus - minus) / (2 * epsilon)
             let a = analytic[inputIndex].scalars[element]
             let error = abs(a - numeric) / max(1, abs(numeric))

@@ -178,6 +178,24 @@ extension Tensor {
         return reshaped(to: newShape)
     }
 
+    /// The sub-tensors at `indices` along the first axis, in that order (repeats allowed): how a
+    /// shuffled mini-batch is taken from a data set (`x[indices]` in NumPy).
+    public func gathering(_ indices: [Int]) -> Tensor {
+        precondition(rank >= 1, "gathering: needs rank >= 1, got shape \(shape)")
+        let rowSize = shape.dropFirst().reduce(1, *)
+        var newShape = shape
+        newShape[0] = indices.count
+        return Tensor.buildUninitialized(shape: newShape) { out in
+            withUnsafeBufferPointer { input in
+                guard let x = input.baseAddress, rowSize > 0 else { return }
+                for (i, index) in indices.enumerated() {
+                    precondition(index >= 0 && index < shape[0], "gathering: index \(index) out of range for shape \(shape)")
+                    (out + i * rowSize).update(from: x + index * rowSize, count: rowSize)
+                }
+            }
+        }
+    }
+
     /// The tensor repeated along broadcast axes to `targetShape` (NumPy `broadcast_to`).
     public func broadcast(to targetShape: [Int]) -> Tensor {
         guard Broadcasting.shape(shape, targetShape) == targetShape else {

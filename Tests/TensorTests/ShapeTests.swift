@@ -56,6 +56,10 @@ struct ShapeTests {
         #expect(t[1, 2, 3] == 23)
         #expect(t.selecting(2, alongAxis: 2).scalars == [2, 6, 10, 14, 18, 22])
         #expect(Tensor<Float>([1, 2]).broadcast(to: [3, 2]).scalars == [1, 2, 1, 2, 1, 2])
+        let rows = t.gathering([1, 0, 1])
+        #expect(rows.shape == [3, 3, 4])
+        #expect(rows[0] == t[1] && rows[1] == t[0] && rows[2] == t[1])
+        #expect(t.gathering([]).shape == [0, 3, 4])
     }
 
     @Test func invalidShapesAreThrownWhenTheyComeFromData() {

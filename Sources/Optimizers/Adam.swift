@@ -79,6 +79,7 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
         core.build(parameters)
     }
 
+    /// One update of every parameter that has a gradient (see ``Optimizer/update(_:)``).
     public func update(_ parameters: [(name: String, variable: Variable<Scalar>)]) {
         // As Keras: the learning rate and the betas' powers in the variable's type, `1 - beta` in
         // double precision then cast.
@@ -98,10 +99,13 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// "iterations", "learning_rate" (without a schedule) and "<parameter>/<slot>" tensors.
     public func stateTensors() -> [String: Tensor<Scalar>] { core.stateTensors() }
 
+    /// Restores ``stateTensors()``; throws ``OptimizerError`` when a name or shape does not fit.
     public func loadStateTensors(_ tensors: [String: Tensor<Scalar>]) throws { try core.loadStateTensors(tensors) }
 
+    /// The name and hyperparameters, with Keras's keys.
     public var configuration: [String: String] {
         var c = core.commonConfiguration
         c["beta_1"] = "\(beta1)"
@@ -123,13 +127,13 @@ private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T], a
             m[i] = m[i] + (g[i] - m[i]) * oneMinusBeta1
             v[i] = v[i] + (g[i] * g[i] - v[i]) * oneMinusBeta2
             vHat[i] = Swift.max(vHat[i], v[i])
-            w[i] = w[i] - (m[i] * alpha) / (vHat[i].squareRoot() + eps)
+            w[i] = w[i] - (m[i] * alpha) / (vectorizableSquareRoot(vHat[i]) + eps)
         }
     } else {
         for i in 0..<n {
             m[i] = m[i] + (g[i] - m[i]) * oneMinusBeta1
             v[i] = v[i] + (g[i] * g[i] - v[i]) * oneMinusBeta2
-            w[i] = w[i] - (m[i] * alpha) / (v[i].squareRoot() + eps)
+            w[i] = w[i] - (m[i] * alpha) / (vectorizableSquareRoot(v[i]) + eps)
         }
     }
 }

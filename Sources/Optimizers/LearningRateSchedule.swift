@@ -30,6 +30,7 @@ public struct PiecewiseConstantDecay: LearningRateSchedule, Equatable {
         self.values = values
     }
 
+    /// The rate for update number `step`.
     public func learningRate(step: Int) -> Double {
         // The first boundary the step does not exceed selects the value.
         for (i, b) in boundaries.enumerated() where step <= b {
@@ -58,6 +59,7 @@ public struct StepDecay: LearningRateSchedule, Equatable {
         self.factor = factor
     }
 
+    /// The rate for update number `step`.
     public func learningRate(step: Int) -> Double {
         initialLearningRate * pow(factor, Double((step / stepSize)))
     }
@@ -85,6 +87,7 @@ public struct ExponentialDecay: LearningRateSchedule, Equatable {
         self.staircase = staircase
     }
 
+    /// The rate for update number `step`.
     public func learningRate(step: Int) -> Double {
         var p = Double(step) / Double(decaySteps)
         if staircase { p = p.rounded(.down) }
@@ -124,6 +127,7 @@ public struct CosineDecay: LearningRateSchedule, Equatable {
         self.warmupSteps = warmupSteps
     }
 
+    /// The rate for update number `step`.
     public func learningRate(step: Int) -> Double {
         let decay = Double(decaySteps)
         guard let target = warmupTarget else {

@@ -74,6 +74,7 @@ public enum OptimizerError: Error, CustomStringConvertible, Equatable {
     /// A counter or learning rate holds an impossible value (negative, fractional, not finite).
     case invalidValue(name: String, value: Double, reason: String)
 
+    /// A message naming the tensor (and both shapes for a shape mismatch).
     public var description: String {
         switch self {
         case let .unexpectedTensor(name, optimizer, slots):

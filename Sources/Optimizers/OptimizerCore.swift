@@ -353,3 +353,11 @@ private func weightDecayKernel<T: BinaryFloatingPoint>(_ w: UnsafeMutablePointer
         w[i] = w[i] - w[i] * wd * lr
     }
 }
+
+/// The IEEE square root (NaN for a negative or NaN input), written so the compiler can vectorize
+/// it: the explicit NaN branch lets LLVM drop the `errno` path of libm's `sqrt`, which otherwise
+/// keeps every loop that takes a square root scalar on Linux.
+@inline(__always)
+func vectorizableSquareRoot<T: BinaryFloatingPoint>(_ x: T) -> T {
+    (x >= 0 ? x : .nan).squareRoot()
+}

@@ -70,6 +70,7 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         core.build(parameters)
     }
 
+    /// One update of every parameter that has a gradient (see ``Optimizer/update(_:)``).
     public func update(_ parameters: [(name: String, variable: Variable<Scalar>)]) {
         // Keras computes `1 - rho` in double precision and then casts it to the variable's type.
         let coefficients = [Scalar(core.learningRate), Scalar(rho), Scalar(1 - rho), Scalar(momentum), Scalar(epsilon)]
@@ -83,10 +84,13 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// "iterations", "learning_rate" (without a schedule) and "<parameter>/<slot>" tensors.
     public func stateTensors() -> [String: Tensor<Scalar>] { core.stateTensors() }
 
+    /// Restores ``stateTensors()``; throws ``OptimizerError`` when a name or shape does not fit.
     public func loadStateTensors(_ tensors: [String: Tensor<Scalar>]) throws { try core.loadStateTensors(tensors) }
 
+    /// The name and hyperparameters, with Keras's keys.
     public var configuration: [String: String] {
         var c = core.commonConfiguration
         c["rho"] = "\(rho)"
@@ -114,25 +118,25 @@ private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T]
     case (nil, nil):
         for i in 0..<n {
             v[i] = rho * v[i] + oneMinusRho * (g[i] * g[i])
-            w[i] = w[i] - (lr * g[i]) / (v[i] + eps).squareRoot()
+            w[i] = w[i] - (lr * g[i]) / vectorizableSquareRoot(v[i] + eps)
         }
     case (let m?, nil):
         for i in 0..<n {
             v[i] = rho * v[i] + oneMinusRho * (g[i] * g[i])
-            m[i] = mu * m[i] + (lr * g[i]) / (v[i] + eps).squareRoot()
+            m[i] = mu * m[i] + (lr * g[i]) / vectorizableSquareRoot(v[i] + eps)
             w[i] = w[i] - m[i]
         }
     case (nil, let a?):
         for i in 0..<n {
             v[i] = rho * v[i] + oneMinusRho * (g[i] * g[i])
             a[i] = rho * a[i] + oneMinusRho * g[i]
-            w[i] = w[i] - (lr * g[i]) / (v[i] - a[i] * a[i] + eps).squareRoot()
+            w[i] = w[i] - (lr * g[i]) / vectorizableSquareRoot(v[i] - a[i] * a[i] + eps)
         }
     case (let m?, let a?):
         for i in 0..<n {
             v[i] = rho * v[i] + oneMinusRho * (g[i] * g[i])
             a[i] = rho * a[i] + oneMinusRho * g[i]
-            m[i] = mu * m[i] + (lr * g[i]) / (v[i] - a[i] * a[i] + eps).squareRoot()
+            m[i] = mu * m[i] + (lr * g[i]) / vectorizableSquareRoot(v[i] - a[i] * a[i] + eps)
             w[i] = w[i] - m[i]
         }
     }

@@ -56,6 +56,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         core.build(parameters)
     }
 
+    /// One update of every parameter that has a gradient (see ``Optimizer/update(_:)``).
     public func update(_ parameters: [(name: String, variable: Variable<Scalar>)]) {
         let lr = Scalar(core.learningRate)
         let mu = Scalar(momentum)
@@ -69,10 +70,13 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         }
     }
 
+    /// "iterations", "learning_rate" (without a schedule) and "<parameter>/<slot>" tensors.
     public func stateTensors() -> [String: Tensor<Scalar>] { core.stateTensors() }
 
+    /// Restores ``stateTensors()``; throws ``OptimizerError`` when a name or shape does not fit.
     public func loadStateTensors(_ tensors: [String: Tensor<Scalar>]) throws { try core.loadStateTensors(tensors) }
 
+    /// The name and hyperparameters, with Keras's keys.
     public var configuration: [String: String] {
         var c = core.commonConfiguration
         c["momentum"] = "\(momentum)"

@@ -13,19 +13,19 @@ variable gets no gradient at that step: Keras filters a None gradient and leaves
 slots alone) and the variables after keras.optimizers.<X>.apply are "after/<s>/<var>". After the last
 step, selected optimizer slots are "slot/<var>/<slot>" (Keras's slot names: momentum, velocity,
 velocity_hat, average_gradient). The gradients change per step and their scale varies so that clipping
-is active on some steps and not on others. The Swift
-tests build the same optimizers from their own table and compare.
-The hyperparameters (numeric entries of the Keras config) are in each case's params.
+is active on some steps and not on others. The hyperparameters (numeric entries of the Keras config)
+are in each case's params; the Swift tests build the same optimizers from their own table.
 
 Schedule cases ("schedule_<name>"): "steps" and the Keras schedule's "values" at those steps.
 
 Plateau cases ("plateau_<name>"): the monitored "values" fed one per epoch to
 keras.callbacks.ReduceLROnPlateau (driven directly: set_model on a stand-in holding a Keras SGD
 optimizer, then on_train_begin and on_epoch_end) and the optimizer's learning rate after each epoch,
-"learning_rates".
+"learning_rates". The min_lr case reaches the floor, where Keras compares the rate with
+np.float32(min_lr) (0.02 > float32(0.02), so it keeps "reducing" to the floor and restarting cooldown).
 """
-import os
 import inspect
+import os
 import sys
 import types
 

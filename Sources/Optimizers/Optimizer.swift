@@ -24,7 +24,7 @@ public protocol Optimizer<Scalar>: AnyObject {
     var iterations: Int { get }
     /// One update of every parameter from its accumulated `gradient` (parameters whose gradient is nil are skipped; their state is untouched). Slots are keyed by the parameter names, so the same optimizer can be saved and restored.
     func update(_ parameters: [(name: String, variable: Variable<Scalar>)])
-    /// Slots and counters as named tensors for a checkpoint, e.g. "conv2d.kernel/m", "iterations".
+    /// Slots and counters as named tensors for a checkpoint, e.g. "conv2d.kernel/momentum", "iterations".
     func stateTensors() -> [String: Tensor<Scalar>]
     /// Restores what stateTensors() returned; throws (naming the tensor and both shapes) when a name or shape does not fit.
     func loadStateTensors(_ tensors: [String: Tensor<Scalar>]) throws

@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Autograd", targets: ["Autograd"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -30,7 +31,8 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"]),
         .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics"]),
+        .target(name: "Optimizers", dependencies: ["Tensor", "Autograd"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers"]),
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
@@ -54,6 +56,7 @@ let package = Package(
             dependencies: ["Metrics", "Tensor", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )
 

@@ -3,3 +3,4 @@
 @_exported import Autograd
 @_exported import Metrics
 @_exported import Layers
+@_exported import Optimizers

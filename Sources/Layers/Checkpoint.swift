@@ -13,6 +13,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible, Sendable
     /// Two weights of the model share a name (layers not yet named: call `assignNames()`).
     case duplicateWeightName(String)
 
+    /// The file, the tensors concerned and the problem, in one line.
     public var description: String {
         switch self {
         case let .nameMismatch(file, missing, unexpected):

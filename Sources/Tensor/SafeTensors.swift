@@ -115,6 +115,7 @@ public struct SafeTensorsError: Error, Equatable, CustomStringConvertible, Senda
         self.problem = problem
     }
 
+    /// The file, the tensor (if any) and the problem, in one line.
     public var description: String {
         let subject = tensor.map { "\(file): tensor '\($0)'" } ?? file
         let message: String

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -32,7 +33,8 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),
         .target(name: "Optimizers", dependencies: ["Tensor", "Autograd"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers"]),
+        .target(name: "Training", dependencies: ["Tensor", "Autograd", "Layers", "Optimizers", "Metrics"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers", "Training"]),
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
@@ -50,6 +52,7 @@ let package = Package(
             dependencies: ["Layers", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
         .testTarget(
             name: "MetricsTests",

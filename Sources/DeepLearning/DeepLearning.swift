@@ -4,3 +4,4 @@
 @_exported import Metrics
 @_exported import Layers
 @_exported import Optimizers
+@_exported import Training

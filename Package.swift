@@ -43,7 +43,11 @@ let package = Package(
             dependencies: ["Tensor", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "TestSupport"]),
+        .testTarget(
+            name: "LayersTests",
+            dependencies: ["Layers", "TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "AutogradTests", dependencies: ["Tensor", "Autograd", "TestSupport"]),
         .testTarget(
             name: "MetricsTests",

@@ -67,8 +67,8 @@ public final class ReLU<Scalar: TensorScalar>: Layer {
         let parameters = ReLUParameters(
             maxValue: maxValue.map { Scalar($0) }, negativeSlope: Scalar(negativeSlope), threshold: Scalar(threshold))
         let x = input.value
-        let y = parameters.apply(x, derivative: false)
-        return Variable.record("relu", value: y, inputs: [input]) { g in [g * parameters.apply(x, derivative: true)] }
+        let y = parameters.apply(x, gradient: nil)
+        return Variable.record("relu", value: y, inputs: [input]) { g in [parameters.apply(x, gradient: g)] }
     }
 }
 
@@ -143,22 +143,30 @@ struct ReLUParameters<Scalar: TensorScalar>: Sendable {
     let negativeSlope: Scalar
     let threshold: Scalar
 
-    /// `f(x)`, or `f'(x)` when `derivative` (1 or 0 on the positive part, `negativeSlope` below
-    /// the threshold; at the threshold itself the derivative of the positive part, 0).
-    func apply(_ x: Tensor<Scalar>, derivative: Bool) -> Tensor<Scalar> {
-        x.withUnsafeBufferPointer { xb in
-            Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
-                guard let xp = xb.baseAddress else { return }
-                if Scalar.self == Float.self {
-                    reluKernel(
-                        UnsafePointer<Float>(OpaquePointer(xp)), UnsafeMutablePointer<Float>(OpaquePointer(out)), xb.count,
-                        maxValue.map { Float($0) }, Float(negativeSlope), Float(threshold), derivative)
-                } else if Scalar.self == Double.self {
-                    reluKernel(
-                        UnsafePointer<Double>(OpaquePointer(xp)), UnsafeMutablePointer<Double>(OpaquePointer(out)), xb.count,
-                        maxValue.map { Double($0) }, Double(negativeSlope), Double(threshold), derivative)
-                } else {
-                    reluKernel(xp, out, xb.count, maxValue, negativeSlope, threshold, derivative)
+    /// `f(x)`, or `g * f'(x)` when a gradient `g` is given (`f'` is 1 or 0 on the positive part and
+    /// `negativeSlope` below the threshold; at the threshold itself 0).
+    func apply(_ x: Tensor<Scalar>, gradient: Tensor<Scalar>?) -> Tensor<Scalar> {
+        if let gradient {
+            precondition(gradient.shape == x.shape, "ReLU backward: gradient shape \(gradient.shape) differs from input shape \(x.shape)")
+        }
+        return x.withUnsafeBufferPointer { xb in
+            (gradient ?? x).withUnsafeBufferPointer { gb in
+                Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
+                    guard let xp = xb.baseAddress, let gp = gb.baseAddress else { return }
+                    let g = gradient == nil ? nil : gp
+                    if Scalar.self == Float.self {
+                        reluKernel(
+                            UnsafePointer<Float>(OpaquePointer(xp)), g.map { UnsafePointer<Float>(OpaquePointer($0)) },
+                            UnsafeMutablePointer<Float>(OpaquePointer(out)), xb.count,
+                            maxValue.map { Float($0) }, Float(negativeSlope), Float(threshold))
+                    } else if Scalar.self == Double.self {
+                        reluKernel(
+                            UnsafePointer<Double>(OpaquePointer(xp)), g.map { UnsafePointer<Double>(OpaquePointer($0)) },
+                            UnsafeMutablePointer<Double>(OpaquePointer(out)), xb.count,
+                            maxValue.map { Double($0) }, Double(negativeSlope), Double(threshold))
+                    } else {
+                        reluKernel(xp, g, out, xb.count, maxValue, negativeSlope, threshold)
+                    }
                 }
             }
         }
@@ -167,20 +175,19 @@ struct ReLUParameters<Scalar: TensorScalar>: Sendable {
 
 /// Keras's `relu(x, negative_slope, max_value, threshold)`:
 /// `pos = x > threshold ? x : 0`, clipped to `[0, maxValue]` when there is a maximum, minus
-/// `slope * max(threshold - x, 0)`.
+/// `slope * max(threshold - x, 0)`; or, given `g`, `g` times its derivative.
 @inline(__always)
 private func reluKernel<T: BinaryFloatingPoint>(
-    _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ count: Int,
-    _ maxValue: T?, _ slope: T, _ threshold: T, _ derivative: Bool
+    _ x: UnsafePointer<T>, _ g: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>, _ count: Int,
+    _ maxValue: T?, _ slope: T, _ threshold: T
 ) {
-    let hasMax = maxValue != nil
     let upper = maxValue ?? T.infinity
-    let lower: T = hasMax ? 0 : -T.infinity
-    if derivative {
+    let lower: T = maxValue == nil ? -T.infinity : 0
+    if let g {
         for i in 0..<count {
             let v = x[i]
             let positive: T = v > threshold && v >= lower && v <= upper ? 1 : 0
-            out[i] = v < threshold ? slope : positive
+            out[i] = g[i] * (v < threshold ? slope : positive)
         }
     } else {
         for i in 0..<count {

@@ -5,8 +5,9 @@
 /// rest by `1 / (1 - rate)`, so the expected value is unchanged (Keras `Dropout`, inverted dropout).
 ///
 /// In inference mode the layer is the identity. The mask is drawn from the context's
-/// ``ForwardContext/generator``: the same seed gives the same mask. An element is kept when its
-/// uniform draw `u` in `[0, 1)` satisfies `u >= rate`.
+/// ``ForwardContext/generator`` (one draw per call keys a counter-based stream of uniform values):
+/// the same seed gives the same mask. An element is kept when its uniform value `u` in `[0, 1)`
+/// satisfies `u >= rate`.
 public final class Dropout<Scalar: TensorScalar>: Layer {
     public var name: String
     public var typeName: String { "Dropout" }
@@ -94,31 +95,53 @@ func applyDropoutMask<Scalar: TensorScalar>(
     Variable.record(operation, value: input.value * mask, inputs: [input]) { g in [g * mask] }
 }
 
-/// A dropout mask of `shape`: each element is `1 / (1 - rate)` where its uniform draw `u` in
-/// `[0, 1)` (53 bits of one generator step) satisfies `u >= rate`, else `0`. With `rate == 1`
-/// every element is zero (Keras returns zeros).
+/// A dropout mask of `shape`: each element is `1 / (1 - rate)` where its uniform value `u` in
+/// `[0, 1)` satisfies `u >= rate`, else `0`. With `rate == 1` every element is zero (Keras returns
+/// zeros).
+///
+/// The mask takes one 64-bit draw from `generator` as a key. Hash `j` is the SplitMix64 finalizer
+/// of `key + (j + 1) * golden gamma` (a counter-based stream, so the loop has no serial
+/// dependency); elements `2j` and `2j + 1` take its high and low 32 bits as `u = bits * 2^-32`.
+/// The same generator state gives the same mask.
 func dropoutMask<Scalar: TensorScalar>(shape: [Int], rate: Double, generator: inout SeededGenerator) -> Tensor<Scalar> {
     if rate >= 1 { return Tensor.zeros(shape) }
-    // u = k * 2^-53 >= rate  <=>  k >= ceil(rate * 2^53) (exact: scaling by a power of two).
-    let threshold = UInt64((rate * 0x1.0p53).rounded(.up))
+    // u = k * 2^-32 >= rate  <=>  k >= ceil(rate * 2^32) (exact: scaling by a power of two).
+    let threshold = UInt64((rate * 0x1.0p32).rounded(.up))
     let scale = 1 / (1 - rate)
+    let key = generator.next()
     return Tensor.buildUninitialized(shape: shape) { out in
         let count = shape.reduce(1, *)
         if Scalar.self == Float.self {
-            fillDropoutMask(UnsafeMutablePointer<Float>(OpaquePointer(out)), count, threshold, Float(scale), &generator)
+            fillDropoutMask(UnsafeMutablePointer<Float>(OpaquePointer(out)), count, key, threshold, Float(scale))
         } else if Scalar.self == Double.self {
-            fillDropoutMask(UnsafeMutablePointer<Double>(OpaquePointer(out)), count, threshold, scale, &generator)
+            fillDropoutMask(UnsafeMutablePointer<Double>(OpaquePointer(out)), count, key, threshold, scale)
         } else {
-            fillDropoutMask(out, count, threshold, Scalar(scale), &generator)
+            fillDropoutMask(out, count, key, threshold, Scalar(scale))
         }
     }
 }
 
 @inline(__always)
 private func fillDropoutMask<T: BinaryFloatingPoint>(
-    _ out: UnsafeMutablePointer<T>, _ count: Int, _ threshold: UInt64, _ scale: T, _ generator: inout SeededGenerator
+    _ out: UnsafeMutablePointer<T>, _ count: Int, _ key: UInt64, _ threshold: UInt64, _ scale: T
 ) {
-    for i in 0..<count {
-        out[i] = (generator.next() >> 11) >= threshold ? scale : 0
+    @inline(__always) func hash(_ j: Int) -> UInt64 {
+        var z = key &+ UInt64(truncatingIfNeeded: j &+ 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    // Branch-free keep flag: bits - threshold wraps around (top bit set) exactly when bits < threshold.
+    @inline(__always) func keep(_ bits: UInt64) -> T {
+        T(Int32(truncatingIfNeeded: 1 &- ((bits &- threshold) >> 63)))
+    }
+    let pairs = count / 2
+    for j in 0..<pairs {
+        let z = hash(j)
+        out[2 * j] = scale * keep(z >> 32)
+        out[2 * j + 1] = scale * keep(z & 0xFFFF_FFFF)
+    }
+    if count % 2 == 1 {
+        out[count - 1] = scale * keep(hash(pairs) >> 32)
     }
 }

@@ -85,6 +85,11 @@ struct DropoutTests {
         let first = layer(Variable(x), context: &context).value
         let second = layer(Variable(x), context: &context).value
         #expect(first == Self.run(layer, x, seed: 5) && first != second)
+
+        // An odd element count: the last element is drawn too (sometimes kept, sometimes dropped).
+        let odd = try Self.built(Dropout<Float>(0.5), [13])
+        let lastValues = Set((0..<40).map { Self.run(odd, Tensor<Float>.ones([7, 13]), seed: UInt64($0)).scalars[90] })
+        #expect(lastValues == [0, 2])
     }
 
     @Test func spatialDropoutDropsWholeChannelsPerExample() throws {

@@ -35,10 +35,20 @@ extension Layer {
     /// `metadata` in the header. The write is atomic: a failure leaves any previous file intact.
     public func saveWeights(to url: URL, metadata: [String: String] = [:]) throws {
         var file = SafeTensorsFile(metadata: metadata)
-        for (name, weight) in try uniqueNamedWeights() {
-            file[name] = SafeTensor(weight.variable.value)
+        for (name, tensor) in try weightTensors() {
+            file[name] = tensor
         }
         try file.write(to: url)
+    }
+
+    /// Every weight as a safetensors entry under its ``namedWeights`` name (for files that hold
+    /// more than the model, such as training checkpoints).
+    public func weightTensors() throws -> [String: SafeTensor] {
+        var tensors: [String: SafeTensor] = [:]
+        for (name, weight) in try uniqueNamedWeights() {
+            tensors[name] = SafeTensor(weight.variable.value)
+        }
+        return tensors
     }
 
     /// Loads the weights saved by ``saveWeights(to:metadata:)`` (or any safetensors file with the
@@ -51,12 +61,20 @@ extension Layer {
     @discardableResult
     public func loadWeights(from url: URL) throws -> [String: String] {
         let file = try SafeTensorsFile(contentsOf: url)
+        try loadWeights(from: file, source: url.path)
+        return file.metadata
+    }
+
+    /// Loads the model's weights from an already read file, all or nothing, as
+    /// ``loadWeights(from:)-(URL)`` does. Tensors whose names start with one of `ignoredPrefixes`
+    /// (say `optimizer/` in a training checkpoint) are not counted as unexpected.
+    public func loadWeights(from file: SafeTensorsFile, source: String, ignoredPrefixes: [String] = []) throws {
         let weights = try uniqueNamedWeights()
         let modelNames = Set(weights.map(\.name))
-        let fileNames = Set(file.tensors.keys)
+        let fileNames = Set(file.tensors.keys.filter { name in !ignoredPrefixes.contains { name.hasPrefix($0) } })
         if modelNames != fileNames {
             throw CheckpointError.nameMismatch(
-                file: url.path,
+                file: source,
                 missing: weights.map(\.name).filter { !fileNames.contains($0) },
                 unexpected: fileNames.subtracting(modelNames).sorted())
         }
@@ -66,14 +84,13 @@ extension Layer {
             let stored = file.tensors[name]!
             guard stored.shape == weight.variable.shape else {
                 throw CheckpointError.shapeMismatch(
-                    file: url.path, tensor: name, expected: weight.variable.shape, stored: stored.shape)
+                    file: source, tensor: name, expected: weight.variable.shape, stored: stored.shape)
             }
             values.append(stored.tensor(as: Scalar.self))
         }
         for ((_, weight), value) in zip(weights, values) {
             weight.variable.value = value
         }
-        return file.metadata
     }
 
     /// ``namedWeights``, or a thrown error when two share a name.

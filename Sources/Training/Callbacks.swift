@@ -16,8 +16,14 @@ public final class TrainingState<Scalar: TensorScalar> {
     public var stopTraining = false
     /// Where callbacks print their messages.
     public let reporter: ProgressReporter
+    /// The seed of the run's data order and dropout masks.
+    public let seed: UInt64
 
-    init(model: any Layer<Scalar>, optimizer: any Optimizer<Scalar>, history: History, epochs: Int, reporter: ProgressReporter) {
+    init(
+        model: any Layer<Scalar>, optimizer: any Optimizer<Scalar>, history: History, epochs: Int,
+        reporter: ProgressReporter, seed: UInt64
+    ) {
+        self.seed = seed
         self.model = model
         self.optimizer = optimizer
         self.history = history

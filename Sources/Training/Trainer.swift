@@ -1,7 +1,7 @@
 @_exported import Layers
 @_exported import Optimizers
 import Foundation
-import Metrics
+@_exported import Metrics
 
 /// Trains, evaluates and runs a model (Keras's `compile` / `fit` / `evaluate` / `predict`): a loss,
 /// an optimizer, a seed that fixes the data order and the dropout masks, and a progress reporter.
@@ -76,7 +76,8 @@ public final class Trainer<Scalar: TensorScalar> {
         guard initialEpoch >= 0, initialEpoch <= epochs else {
             throw LayerError.invalidArgument("fit: initial epoch \(initialEpoch) is outside 0...\(epochs)")
         }
-        let state = TrainingState(model: model, optimizer: optimizer, history: history, epochs: epochs, reporter: progress)
+        let state = TrainingState(
+            model: model, optimizer: optimizer, history: history, epochs: epochs, reporter: progress, seed: seed)
         let parameters = model.namedWeights.filter { $0.weight.isTrainable }.map { (name: $0.name, variable: $0.weight.variable) }
         for callback in callbacks { try callback.trainBegin(state) }
         let steps = (data.count + batchSize - 1) / batchSize
@@ -118,6 +119,22 @@ public final class Trainer<Scalar: TensorScalar> {
         }
         for callback in callbacks { try callback.trainEnd(state) }
         return state.history
+    }
+
+    // MARK: Checkpoints
+
+    /// Saves a complete training checkpoint (weights, optimizer state, `epoch`, seed, history)
+    /// atomically; ``resume(from:)`` continues from it.
+    public func saveCheckpoint(to url: URL, epoch: Int, history: History, metadata: [String: String] = [:]) throws {
+        try TrainingCheckpoint.save(
+            model: model, optimizer: optimizer, epoch: epoch, seed: seed, history: history, metadata: metadata, to: url)
+    }
+
+    /// Restores weights and optimizer state from a training checkpoint and returns its progress;
+    /// continue with `fit(..., initialEpoch: progress.epoch, history: progress.history)`. Throws when
+    /// the checkpoint was made with another seed (the data order would differ) or another model.
+    public func resume(from url: URL) throws -> TrainingCheckpoint.Progress {
+        try TrainingCheckpoint.load(model: model, optimizer: optimizer, from: url, expectedSeed: seed)
     }
 
     // MARK: Evaluation and prediction

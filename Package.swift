@@ -38,6 +38,7 @@ let package = Package(
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
+        .target(name: "PneumoniaModels", dependencies: ["DeepLearning"], path: "Examples/PneumoniaModels"),
 
         // Shared test support: gradient checker, reference-fixture comparison.
         .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),
@@ -49,7 +50,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LayersTests",
-            dependencies: ["Layers", "TestSupport"],
+            dependencies: ["Layers", "TestSupport", "PneumoniaModels"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),

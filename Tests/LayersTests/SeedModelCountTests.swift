@@ -1,35 +1,23 @@
 import Layers
+import PneumoniaModels
 import TestSupport
 import Testing
 
-// The seed models of docs/seed-models.md built from Conv2D, MaxPool2D, Flatten and Dense; the
-// parameter-free SpatialDropout2D and Dropout layers are left out (they change no count or shape).
+// The seed models of docs/seed-models.md: counts and names stated there and in Keras's summaries.
 
 @Suite("Seed CNN models: parameter counts as in Keras")
 struct SeedModelCountTests {
     @Test("cnn150 has 3,453,121 parameters and Keras's layer names and shapes")
     func cnn150() throws {
-        let model = try Sequential<Float>(inputShape: [150, 150, 3], seed: 1) {
-            Conv2D(32, kernelSize: 3, activation: .relu)
-            MaxPool2D(2)
-            Conv2D(64, kernelSize: 3, activation: .relu)
-            MaxPool2D(2)
-            Conv2D(128, kernelSize: 3, activation: .relu)
-            MaxPool2D(2)
-            Conv2D(128, kernelSize: 3, activation: .relu)
-            MaxPool2D(2)
-            Flatten()
-            Dense(512, activation: .relu)
-            Dense(1, activation: .sigmoid)
-        }
+        let model: Sequential<Float> = try SeedModel.cnn150.build(seed: 1)
         #expect(model.totalParameterCount == 3_453_121)
         #expect(model.trainableParameterCount == 3_453_121)
         #expect(try model.outputShape(for: [150, 150, 3]) == [1])
         // Per-layer counts as Keras prints them: 896, 18,496, 73,856, 147,584, 3,211,776, 513.
-        #expect(model.layers.map(\.parameterCount) == [896, 0, 18_496, 0, 73_856, 0, 147_584, 0, 0, 3_211_776, 513])
+        #expect(model.layers.map(\.parameterCount) == [896, 0, 18_496, 0, 73_856, 0, 0, 147_584, 0, 0, 0, 3_211_776, 513])
         #expect(model.layers.map(\.name) == [
-            "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "max_pooling2d_2",
-            "conv2d_3", "max_pooling2d_3", "flatten", "dense", "dense_1",
+            "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "max_pooling2d_2", "spatial_dropout2d",
+            "conv2d_3", "max_pooling2d_3", "spatial_dropout2d_1", "flatten", "dense", "dense_1",
         ])
         let summary = model.summary()
         #expect(summary.contains("max_pooling2d_3 (MaxPooling2D)"))

@@ -13,6 +13,12 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Training", targets: ["Training"]),
+        // The seed projects' models (used by the examples and the benchmarks).
+        .library(name: "PneumoniaModels", targets: ["PneumoniaModels"]),
+    ],
+    dependencies: [
+        // Command lines of the example executables only (the library modules do not use it).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -39,6 +45,11 @@ let package = Package(
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
         .target(name: "PneumoniaModels", dependencies: ["DeepLearning"], path: "Examples/PneumoniaModels"),
+        .executableTarget(
+            name: "pneumonia",
+            dependencies: ["DeepLearning", "PneumoniaModels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Pneumonia"
+        ),
 
         // Shared test support: gradient checker, reference-fixture comparison.
         .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),

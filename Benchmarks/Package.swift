@@ -20,5 +20,15 @@ let package = Package(
             path: "Benchmarks/Kernels",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Models",
+            dependencies: [
+                .product(name: "DeepLearning", package: "swift-deep-learning"),
+                .product(name: "PneumoniaModels", package: "swift-deep-learning"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Models",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

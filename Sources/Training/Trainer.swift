@@ -91,19 +91,12 @@ public final class Trainer<Scalar: TensorScalar> {
             for step in 0..<steps {
                 let indices = Array(order[(step * batchSize)..<min(order.count, (step + 1) * batchSize)])
                 let (x, y) = try data.batch(indices)
-                try model.checkInput(x.shape)
-                var context = ForwardContext(mode: .training, seed: stepSeed(epoch: epoch, step: step))
-                let output = model(Variable(x), context: &context)
-                try loss.validate(predictions: output.value, targets: y, sampleWeights: nil)
-                let weights = classWeights.map { sampleWeights(for: y, classWeights: $0) }
-                let value = loss(predictions: output, targets: y, sampleWeights: weights)
-                guard value.value.scalar.isFinite else {
-                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: Double(value.value.scalar))
+                let result = try trainStep(
+                    x: x, y: y, classWeights: classWeights, seed: stepSeed(epoch: epoch, step: step), parameters: parameters)
+                guard result.loss.isFinite else {
+                    throw TrainingError.nonFiniteLoss(epoch: epoch, step: step + 1, value: result.loss)
                 }
-                value.backward()
-                optimizer.update(parameters)
-                for p in parameters { p.variable.zeroGradient() }
-                running.add(loss: Double(value.value.scalar), correct: correctCount(output.value, y), count: indices.count)
+                running.add(loss: result.loss, correct: result.correct, count: indices.count)
                 progress.update(step: step + 1, logs: running.logs)
             }
             var logs = Dictionary(uniqueKeysWithValues: running.logs)
@@ -119,6 +112,35 @@ public final class Trainer<Scalar: TensorScalar> {
         }
         for callback in callbacks { try callback.trainEnd(state) }
         return state.history
+    }
+
+    /// One optimization step on one batch (Keras `train_on_batch`): forward in training mode with
+    /// random layers seeded by `seed`, loss (weighted by `classWeights` when given), backward, and
+    /// an optimizer update. Returns the batch's loss and its number of correct predictions.
+    @discardableResult
+    public func trainOnBatch(x: Tensor<Scalar>, y: Tensor<Scalar>, classWeights: [Int: Double]? = nil, seed: UInt64 = 0) throws
+        -> (loss: Double, correct: Int)
+    {
+        let parameters = model.namedWeights.filter { $0.weight.isTrainable }.map { (name: $0.name, variable: $0.weight.variable) }
+        return try trainStep(x: x, y: y, classWeights: classWeights, seed: seed, parameters: parameters)
+    }
+
+    func trainStep(
+        x: Tensor<Scalar>, y: Tensor<Scalar>, classWeights: [Int: Double]?, seed: UInt64,
+        parameters: [(name: String, variable: Variable<Scalar>)]
+    ) throws -> (loss: Double, correct: Int) {
+        try model.checkInput(x.shape)
+        var context = ForwardContext(mode: .training, seed: seed)
+        let output = model(Variable(x), context: &context)
+        try loss.validate(predictions: output.value, targets: y, sampleWeights: nil)
+        let weights = classWeights.map { sampleWeights(for: y, classWeights: $0) }
+        let value = loss(predictions: output, targets: y, sampleWeights: weights)
+        let lossValue = Double(value.value.scalar)
+        guard lossValue.isFinite else { return (lossValue, 0) }
+        value.backward()
+        optimizer.update(parameters)
+        for p in parameters { p.variable.zeroGradient() }
+        return (lossValue, correctCount(output.value, y))
     }
 
     // MARK: Checkpoints

@@ -11,9 +11,10 @@ dictionaries and the text of a classification report):
      "cases": {name: {"inputs": {...}, "expected": {key: number | [numbers] | [[numbers]] | string | dict}}}}
 Non-finite numbers are written as the strings "inf", "-inf" and "nan" (JSON has no literal for them).
 
-Keras's thresholded AUC (tf.keras.metrics.AUC(num_thresholds=200, curve='ROC',
-summation_method='interpolation')) is reimplemented here in NumPy from Keras's formula, because
-TensorFlow is not installed in the reference environment: thresholds are
+Keras's thresholded AUC (keras.metrics.AUC(num_thresholds=200, curve='ROC',
+summation_method='interpolation'), Keras 3.15.1 on TensorFlow 2.21.0) is taken from Keras itself, and
+cross-checked against a NumPy transcription of Keras's formula (the script stops if they disagree
+by more than 1e-6; Keras computes in float32): thresholds are
 [-epsilon, 1/(n-1), 2/(n-1), ..., (n-2)/(n-1), 1+epsilon] with epsilon = 1e-7 (keras.backend.epsilon()),
 a prediction counts as positive at threshold t when prediction > t, and the area is the trapezoid
 sum over (false positive rate, recall) with divide-no-nan ratios.
@@ -74,6 +75,19 @@ def keras_auc(y_true, y_score, num_thresholds=200, epsilon=1e-7):
     x, y = fp_rate, recall
     heights = (y[: num_thresholds - 1] + y[1:]) / 2.0
     return float(np.sum((x[: num_thresholds - 1] - x[1:]) * heights))
+
+
+def keras_metric_auc(y_true, y_score, num_thresholds):
+    """Keras's own AUC metric, checked against the NumPy transcription above."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    metric = keras.metrics.AUC(num_thresholds=num_thresholds, curve="ROC", summation_method="interpolation")
+    metric.update_state(np.asarray(y_true, dtype=np.float32), np.asarray(y_score, dtype=np.float32))
+    value = float(metric.result())
+    mine = keras_auc(y_true, y_score, num_thresholds)
+    assert abs(value - mine) < 1e-6, f"Keras AUC {value} differs from the NumPy transcription {mine}"
+    return value
 
 
 def one_vs_rest(y_true, y_pred, n_classes):
@@ -152,8 +166,8 @@ def binary_case(y_true, y_score, threshold, target_names=None):
     precision, recall, pr_thr = skm.precision_recall_curve(y_true, y_score)
     expected.update(pr_precision=nums(precision), pr_recall=nums(recall), pr_thresholds=nums(pr_thr))
     expected["average_precision"] = num(skm.average_precision_score(y_true, y_score))
-    expected["keras_auc_200"] = keras_auc(y_true, y_score, 200)
-    expected["keras_auc_11"] = keras_auc(y_true, y_score, 11)
+    expected["keras_auc_200"] = keras_metric_auc(y_true, y_score, 200)
+    expected["keras_auc_11"] = keras_metric_auc(y_true, y_score, 11)
     # Threshold selection on the full curve, finite thresholds only (index 0 is +inf).
     j = tpr_all[1:] - fpr_all[1:]
     best = 1 + int(np.argmax(j))
@@ -217,7 +231,11 @@ def main():
     p[9] = [0.2, 0.45, 0.35]  # class 2 is never the argmax
     cases["multiclass_never_predicted"] = multiclass_case(y, p)
 
-    versions = f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
+    import keras
+    import tensorflow as tf
+
+    versions = (f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
+                f"keras {keras.__version__}, tensorflow {tf.__version__}")
     doc = {
         "generator": f"Tests/ReferenceScripts/metrics_fixtures.py (Python {platform.python_version()}, {versions})",
         "cases": cases,

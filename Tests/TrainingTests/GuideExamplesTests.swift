@@ -243,7 +243,8 @@ struct GuideExamplesTests {
 
     @Test("Guide: fit with validation data, class weights and callbacks; evaluate and predict; save and load")
     func fitEvaluatePredictSaveLoad() throws {
-        let runDirectory = try temporaryDirectory()  // the guide: URL(fileURLWithPath: "runs/tiny")
+        // The guide: URL(fileURLWithPath: "runs/tiny") and FileManager.default.createDirectory(...).
+        let runDirectory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: runDirectory) }
         let (xTrain, yTrain) = tinyImages(count: 64, seed: 1)
         let (xVal, yVal) = tinyImages(count: 32, seed: 2)

@@ -57,7 +57,7 @@ extension Layer {
     ///
     /// All or nothing: the set of names and every shape are checked before any weight changes, and
     /// a mismatch throws ``CheckpointError`` naming the tensors (and both shapes); a damaged file
-    /// throws ``SafeTensorsError``.
+    /// throws `SafeTensorsError` (Tensor module).
     @discardableResult
     public func loadWeights(from url: URL) throws -> [String: String] {
         let file = try SafeTensorsFile(contentsOf: url)

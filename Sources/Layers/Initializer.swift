@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a layer's weights start, with Keras's names and formulas. Every initializer draws from a
-/// ``SeededGenerator``, so a model built with the same seed starts from the same weights.
+/// `SeededGenerator` (Tensor module), so a model built with the same seed starts from the same weights.
 ///
 /// Fans follow Keras: for a kernel `[..., in, out]` (Dense `[in, out]`, Conv2D HWIO
 /// `[kh, kw, in, out]`), `fanIn = in * receptive field` and `fanOut = out * receptive field`,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What callbacks see and may change during ``Trainer/fit(x:y:epochs:batchSize:validationData:classWeights:shuffle:callbacks:initialEpoch:)``.
+/// What callbacks see and may change during ``Trainer/fit(x:y:epochs:batchSize:validationData:classWeights:shuffle:callbacks:initialEpoch:history:)``.
 public final class TrainingState<Scalar: TensorScalar> {
     /// The model being trained.
     public let model: any Layer<Scalar>

@@ -64,8 +64,18 @@ public final class Trainer<Scalar: TensorScalar> {
     /// batch size, as Keras reports them), `val_loss`, `val_accuracy` and, for a binary task,
     /// `val_auc` (exact ROC AUC from the Metrics module), and `learning_rate`.
     ///
-    /// - Parameter classWeights: a weight per class index applied to each training sample by its
-    ///   label (Keras's `class_weight`), e.g. `Metrics`-style balanced weights for 3:1 pneumonia data.
+    /// - Parameters:
+    ///   - data: the training samples.
+    ///   - epochs: the epoch to train up to (1-based, inclusive).
+    ///   - batchSize: samples per mini-batch (Keras default 32).
+    ///   - validation: samples evaluated in inference mode after every epoch, or `nil`.
+    ///   - classWeights: a weight per class index applied to each training sample by its
+    ///     label (Keras's `class_weight`), e.g. `Metrics`-style balanced weights for 3:1 pneumonia data.
+    ///   - shuffle: whether each epoch visits the samples in a new order fixed by the seed and the epoch.
+    ///   - callbacks: hooks called at the start and end of training and of every epoch.
+    ///   - initialEpoch: the number of epochs already done (Keras `initial_epoch`; from a checkpoint
+    ///     when resuming).
+    ///   - history: the history to extend (from a checkpoint when resuming).
     public func fit(
         _ data: some BatchSource<Scalar>, epochs: Int, batchSize: Int = 32, validation: (any BatchSource<Scalar>)? = nil,
         classWeights: [Int: Double]? = nil, shuffle: Bool = true, callbacks: [any Callback<Scalar>] = [],

@@ -1,11 +1,11 @@
-"""Reference values for the convolution, pooling and reshaping layers, from Keras.
+"""Reference values for the convolution, pooling, reshaping and dense layers, from Keras.
 
 Pins: keras==3.15.1, tensorflow-cpu==2.21.0 (plus numpy from requirements.txt).
 
 Run from the package root:
     /work/refenv/bin/python Tests/ReferenceScripts/layers_conv_fixtures.py
 Writes Tests/LayersTests/Fixtures/layers_conv.json, read by Tests/LayersTests/ConvolutionLayerTests.swift,
-PoolingLayerTests.swift and ReshapeLayerTests.swift.
+PoolingLayerTests.swift, ReshapeLayerTests.swift and DenseTests.swift.
 
 Two kinds of cases:
 - "value" cases: a Keras layer (float64) built for a fixed input, its weights set to fixed values
@@ -17,7 +17,7 @@ Two kinds of cases:
   are the input shape (`in_0`, `in_1`, `in_2`), Keras's output shape (`out_0`, `out_1`, ...;
   `out_rank`) and `count_params()`.
 
-The script asserts the Keras 3 local weight names the Swift layers use: Conv2D `kernel`, `bias`;
+The script asserts the Keras 3 local weight names the Swift layers use: Dense and Conv2D `kernel`, `bias`;
 DepthwiseConv2D `kernel`, `bias` (Keras 3 renamed Keras 2's `depthwise_kernel`); SeparableConv2D
 `depthwise_kernel`, `pointwise_kernel`, `bias`.
 """
@@ -41,6 +41,7 @@ L = keras.layers
 rng = np.random.default_rng(20250301)
 
 EXPECTED_NAMES = {
+    "Dense": ["kernel", "bias"],
     "Conv2D": ["kernel", "bias"],
     "DepthwiseConv2D": ["kernel", "bias"],
     "SeparableConv2D": ["depthwise_kernel", "pointwise_kernel", "bias"],
@@ -74,6 +75,13 @@ VALUE_CASES = {
     "flatten": (lambda: L.Flatten(), (2, 3, 4, 2)),
     "reshape_inferred": (lambda: L.Reshape((-1, 4)), (2, 3, 4, 2)),
     "reshape_explicit": (lambda: L.Reshape((6, 4)), (2, 4, 3, 2)),
+    # Dense cases come last so the random draws of the cases above are unchanged.
+    "dense_relu": (lambda: L.Dense(5, activation="relu"), (4, 6)),
+    "dense_sigmoid": (lambda: L.Dense(3, activation="sigmoid"), (3, 7)),
+    "dense_linear_nobias": (lambda: L.Dense(4, use_bias=False), (3, 5)),
+    "dense_softmax": (lambda: L.Dense(4, activation="softmax"), (3, 6)),
+    # Rank 3 [N, T, F]: the kernel applies to the last axis.
+    "dense_rank3_tanh": (lambda: L.Dense(4, activation="tanh"), (2, 3, 5)),
 }
 
 # name: (layer factory, input shape without batch)

@@ -32,13 +32,13 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
     /// Binary cross-entropy (Keras `BinaryCrossentropy`). From probabilities, predictions are
     /// clipped to `[1e-7, 1 - 1e-7]` and the loss is `-(y log p + (1 - y) log(1 - p))`, with a zero
     /// gradient where a prediction was clipped; from logits it is the stable
-    /// ``sigmoidCrossEntropy(logits:labels:)``. Label smoothing replaces `y` with
+    /// `sigmoidCrossEntropy(logits:labels:)` (Autograd). Label smoothing replaces `y` with
     /// `y (1 - s) + s / 2`.
     case binaryCrossEntropy(fromLogits: Bool = false, labelSmoothing: Double = 0, classWeights: [Int: Double]? = nil)
 
     /// Categorical cross-entropy against one-hot (or probability) rows along the last axis (Keras
     /// `CategoricalCrossentropy`). From logits it is the stable
-    /// ``softmaxCrossEntropy(logits:labels:)``; from probabilities, each row is divided by its sum,
+    /// `softmaxCrossEntropy(logits:labels:)` (Autograd); from probabilities, each row is divided by its sum,
     /// clipped to `[1e-7, 1 - 1e-7]`, and the loss is `-sum(y log p)`. Label smoothing replaces `y`
     /// with `y (1 - s) + s / C`.
     case categoricalCrossEntropy(fromLogits: Bool = false, labelSmoothing: Double = 0, classWeights: [Int: Double]? = nil)

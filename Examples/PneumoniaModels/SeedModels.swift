@@ -34,11 +34,11 @@ public enum SeedModel: String, CaseIterable, Sendable {
 
     /// The model, built for `inputShape` with initial weights drawn from `seed`.
     public func build<Scalar: TensorScalar>(_ type: Scalar.Type = Float.self, seed: UInt64 = 1) throws -> Sequential<Scalar> {
-        try Sequential<Scalar>(inputShape: inputShape, seed: seed, name: rawValue, layers: try layers())
+        try Sequential<Scalar>(inputShape: inputShape, seed: seed, name: rawValue, layers: layers())
     }
 
     /// The model's layers, unbuilt.
-    public func layers<Scalar: TensorScalar>() throws -> [any Layer<Scalar>] {
+    public func layers<Scalar: TensorScalar>() -> [any Layer<Scalar>] {
         switch self {
         case .dense, .denseDropout:
             let dropout = self == .denseDropout
@@ -94,15 +94,18 @@ public enum SeedModel: String, CaseIterable, Sendable {
             let entry: [any Layer<Scalar>] = [
                 Conv2D<Scalar>(32, kernelSize: 3, strides: 2, padding: .same, useBias: false), BatchNorm<Scalar>(), ReLU<Scalar>(),
             ]
-            let blocks: [any Layer<Scalar>] = try [64, 128, 256].map { f in
-                Add<Scalar>(branches: [
-                    try Sequential<Scalar>(layers: [
-                        SeparableConv2D<Scalar>(f, kernelSize: 3, padding: .same), BatchNorm<Scalar>(), ReLU<Scalar>(),
-                        SeparableConv2D<Scalar>(f, kernelSize: 3, padding: .same), BatchNorm<Scalar>(),
-                        MaxPool2D<Scalar>(3, strides: 2, padding: .same),
-                    ]),
-                    Conv2D<Scalar>(f, kernelSize: 1, strides: 2, padding: .same),
-                ])
+            let blocks: [any Layer<Scalar>] = [64, 128, 256].map { f in
+                Add<Scalar> {
+                    Sequential<Scalar> {
+                        SeparableConv2D<Scalar>(f, kernelSize: 3, padding: .same)
+                        BatchNorm<Scalar>()
+                        ReLU<Scalar>()
+                        SeparableConv2D<Scalar>(f, kernelSize: 3, padding: .same)
+                        BatchNorm<Scalar>()
+                        MaxPool2D<Scalar>(3, strides: 2, padding: .same)
+                    }
+                    Conv2D<Scalar>(f, kernelSize: 1, strides: 2, padding: .same)
+                }
             }
             return entry + blocks + [GlobalAveragePooling2D<Scalar>(), Dropout<Scalar>(0.5), Dense<Scalar>(1, activation: .sigmoid)]
         }

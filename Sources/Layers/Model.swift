@@ -10,11 +10,13 @@ extension Layer {
     }
 
     /// Gives every unnamed layer in the model a unique Keras-style name (`conv2d`, `conv2d_1`,
-    /// ...), in depth-first order; names already set are kept.
+    /// ...), in depth-first order; names already set are kept. The model's own name (this layer's)
+    /// does not take a name from its layers: a model called `dense` still has a layer `dense`.
     public func assignNames() {
-        var used = Set(allLayers.map(\.name).filter { !$0.isEmpty })
+        let layers = allLayers
+        var used = Set(layers.dropFirst().map(\.name).filter { !$0.isEmpty })
         var counters: [String: Int] = [:]
-        for layer in allLayers where layer.name.isEmpty {
+        for layer in layers where layer.name.isEmpty {
             let base = kerasSnakeCase(layer.typeName)
             var candidate: String
             repeat {
@@ -103,10 +105,10 @@ extension Layer {
         var out: [String] = []
         out.append("Model: \"\(name)\"")
         out.append(line("┏", "┳", "┓", "━"))
-        out.append("┃ " + pad(headers.0, w0) + "┃ " + pad(headers.1, w1) + "┃ " + padLeft(headers.2, w2) + " ┃")
+        out.append("┃ " + pad(headers.0, w0) + "┃ " + pad(headers.1, w1) + "┃" + padLeft(headers.2, w2) + " ┃")
         out.append(line("┡", "╇", "┩", "━"))
         for (i, row) in rows.enumerated() {
-            out.append("│ " + pad(row.0, w0) + "│ " + pad(row.1, w1) + "│ " + padLeft(row.2, w2) + " │")
+            out.append("│ " + pad(row.0, w0) + "│ " + pad(row.1, w1) + "│" + padLeft(row.2, w2) + " │")
             out.append(i == rows.count - 1 ? line("└", "┴", "┘", "─") : line("├", "┼", "┤", "─"))
         }
         let total = totalParameterCount, trainable = trainableParameterCount

@@ -9,20 +9,28 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     /// The layers in order.
     public let layers: [any Layer<Scalar>]
 
-    /// A stack of `layers`; built at once (names assigned, weights created from `seed`) when
-    /// `inputShape` is given.
-    public init(inputShape: [Int]? = nil, seed: UInt64 = 0, name: String = "", layers: [any Layer<Scalar>]) throws {
+    /// A stack of `layers`, built later (by an enclosing model, or ``buildModel(inputShape:seed:)``).
+    public init(name: String = "", layers: [any Layer<Scalar>]) {
         self.layers = layers
         self.name = name
-        if let inputShape {
-            try buildModel(inputShape: inputShape, seed: seed)
-        }
     }
 
-    /// A stack of the layers the closure lists; built at once when `inputShape` is given.
+    /// A stack of the layers the closure lists, built later; usable inside another container's
+    /// closure (a residual branch of an ``Add``).
+    public convenience init(name: String = "", @LayerBuilder<Scalar> _ layers: () -> [any Layer<Scalar>]) {
+        self.init(name: name, layers: layers())
+    }
+
+    /// A stack of `layers` built at once for `inputShape` (without the batch dimension): names
+    /// assigned and weights drawn from `seed`. Throws ``LayerError`` when a layer does not fit.
+    public convenience init(inputShape: [Int], seed: UInt64 = 0, name: String = "", layers: [any Layer<Scalar>]) throws {
+        self.init(name: name, layers: layers)
+        try buildModel(inputShape: inputShape, seed: seed)
+    }
+
+    /// A stack of the layers the closure lists, built at once for `inputShape`.
     public convenience init(
-        inputShape: [Int]? = nil, seed: UInt64 = 0, name: String = "",
-        @LayerBuilder<Scalar> _ layers: () -> [any Layer<Scalar>]
+        inputShape: [Int], seed: UInt64 = 0, name: String = "", @LayerBuilder<Scalar> _ layers: () -> [any Layer<Scalar>]
     ) throws {
         try self.init(inputShape: inputShape, seed: seed, name: name, layers: layers())
     }

@@ -99,7 +99,7 @@ struct CheckpointTests {
         #expect(weightValues(model) == before)
 
         // Layers without names give every weight the same prefix: saving refuses.
-        let unnamed = try Sequential<Float> { Dense(2); Dense(2) }
+        let unnamed = Sequential<Float> { Dense(2); Dense(2) }
         var generator = SeededGenerator(seed: 1)
         try unnamed.build(inputShape: [2], generator: &generator)
         let duplicate = #expect(throws: CheckpointError.self) { try unnamed.saveWeights(to: url) }

@@ -54,29 +54,26 @@ func makeModel(seed: UInt64) throws -> Sequential<Float> {
 }
 
 /// Docs/Training.md, "Residual blocks".
-func residualBlock(_ filters: Int) throws -> Add<Float> {
-    let body = try Sequential<Float> {
-        Conv2D(filters, kernelSize: 3, padding: .same, useBias: false)
-        BatchNorm()
-        ReLU()
-        Conv2D(filters, kernelSize: 3, padding: .same, useBias: false)
-        BatchNorm()
-    }
-    return Add {
+func residualBlock(_ filters: Int) -> Add<Float> {
+    Add {
         Identity()  // the shortcut
-        body
+        Sequential {
+            Conv2D(filters, kernelSize: 3, padding: .same, useBias: false)
+            BatchNorm()
+            ReLU()
+            Conv2D(filters, kernelSize: 3, padding: .same, useBias: false)
+            BatchNorm()
+        }
     }
 }
 
 /// Docs/Training.md, "Residual blocks" (the model).
 func makeResidualModel(seed: UInt64) throws -> Sequential<Float> {
-    let block1 = try residualBlock(16)
-    let block2 = try residualBlock(16)
-    return try Sequential<Float>(inputShape: [16, 16, 1], seed: seed) {
+    try Sequential<Float>(inputShape: [16, 16, 1], seed: seed) {
         Conv2D(16, kernelSize: 3, padding: .same, activation: .relu)
-        block1
+        residualBlock(16)
         ReLU()
-        block2
+        residualBlock(16)
         ReLU()
         GlobalAveragePooling2D()
         Dense(1, activation: .sigmoid)
@@ -159,14 +156,13 @@ struct GuideExamplesTests {
         #expect(abs(Double(loss.value.scalar) - log(10)) < 0.5)
 
         // The residual block of the landing page.
-        let branch = try Sequential<Float> {
-            SeparableConv2D(64, kernelSize: 3, padding: .same, activation: .relu)
-            SeparableConv2D(64, kernelSize: 3, padding: .same)
-            MaxPool2D(3, strides: 2, padding: .same)
-        }
         let block = Add<Float> {
             Conv2D(64, kernelSize: 1, strides: 2, padding: .same)  // shortcut
-            branch
+            Sequential {
+                SeparableConv2D(64, kernelSize: 3, padding: .same, activation: .relu)
+                SeparableConv2D(64, kernelSize: 3, padding: .same)
+                MaxPool2D(3, strides: 2, padding: .same)
+            }
         }
         #expect(try block.outputShape(for: [9, 9, 32]) == [5, 5, 64])
     }
@@ -377,21 +373,21 @@ struct GuideExamplesTests {
     static let guideSummary = """
         Model: "sequential"
         ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓
-        ┃ Layer (type)                   ┃ Output Shape      ┃  Param # ┃
+        ┃ Layer (type)                   ┃ Output Shape      ┃ Param # ┃
         ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩
-        │ conv2d (Conv2D)                │ (None, 14, 14, 8) │       80 │
+        │ conv2d (Conv2D)                │ (None, 14, 14, 8) │      80 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ max_pooling2d (MaxPooling2D)   │ (None, 7, 7, 8)   │        0 │
+        │ max_pooling2d (MaxPooling2D)   │ (None, 7, 7, 8)   │       0 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ conv2d_1 (Conv2D)              │ (None, 5, 5, 16)  │    1,168 │
+        │ conv2d_1 (Conv2D)              │ (None, 5, 5, 16)  │   1,168 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ max_pooling2d_1 (MaxPooling2D) │ (None, 2, 2, 16)  │        0 │
+        │ max_pooling2d_1 (MaxPooling2D) │ (None, 2, 2, 16)  │       0 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ flatten (Flatten)              │ (None, 64)        │        0 │
+        │ flatten (Flatten)              │ (None, 64)        │       0 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ dropout (Dropout)              │ (None, 64)        │        0 │
+        │ dropout (Dropout)              │ (None, 64)        │       0 │
         ├────────────────────────────────┼───────────────────┼─────────┤
-        │ dense (Dense)                  │ (None, 1)         │       65 │
+        │ dense (Dense)                  │ (None, 1)         │      65 │
         └────────────────────────────────┴───────────────────┴─────────┘
          Total params: 1,313 (5.13 KB)
          Trainable params: 1,313 (5.13 KB)

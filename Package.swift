@@ -68,7 +68,7 @@ let package = Package(
             dependencies: ["Metrics", "Tensor", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -34,9 +34,8 @@ do {
     let cached = try ImageDataset.load(records: records, classNames: classNames, preprocessing: preprocessing, cacheDirectory: cache)
     print(String(format: "cached load:                                  %.2f s (from cache: %@)", seconds(start), "\(cached.loadedFromCache)"))
     precondition(cached.pixels == cold.pixels && cold.pixels == decodedOnly.pixels, "cache contents differ from the decoded images")
-    let bytes = (try? FileManager.default.attributesOfItem(atPath: cache.path).count) != nil
-        ? (try FileManager.default.contentsOfDirectory(at: cache, includingPropertiesForKeys: [.fileSizeKey])
-            .compactMap { try $0.resourceValues(forKeys: [.fileSizeKey]).fileSize }.reduce(0, +)) : 0
+    let bytes = try FileManager.default.contentsOfDirectory(at: cache, includingPropertiesForKeys: [.fileSizeKey])
+        .compactMap { try $0.resourceValues(forKeys: [.fileSizeKey]).fileSize }.reduce(0, +)
     print("cache file: \(bytes) bytes")
 
     let augmentation = Augmentation(rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.2, horizontalFlip: true)

@@ -18,6 +18,7 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
     /// An argument is invalid (a fraction, a size, a label scheme that does not fit the files).
     case invalidArgument(String)
 
+    /// A one-line message naming the file or folder.
     public var description: String {
         switch self {
         case let .unreadableFile(path, message): return "cannot read \(path): \(message)"

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         // The seed projects' models (used by the examples and the benchmarks).
         .library(name: "PneumoniaModels", targets: ["PneumoniaModels"]),
     ],
@@ -32,6 +33,11 @@ let package = Package(
             pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]
         ),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // JPEG and PNG decoding from memory with libjpeg's setjmp/longjmp error handling kept in C.
+        .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
 
         // Library modules, each layered on the ones before.
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
@@ -40,10 +46,12 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["Tensor"]),
         .target(name: "Optimizers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Training", dependencies: ["Tensor", "Autograd", "Layers", "Optimizers", "Metrics"]),
-        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers", "Training"]),
+        .target(name: "Datasets", dependencies: ["Tensor", "CImageCodecs", "CZlib"]),
+        .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers", "Training", "Datasets"]),
 
         // Examples.
         .executableTarget(name: "two-moons", dependencies: ["DeepLearning"], path: "Examples/TwoMoons"),
+        .executableTarget(name: "dataset-bench", dependencies: ["Datasets"], path: "Examples/DatasetBench"),
         .target(name: "PneumoniaModels", dependencies: ["DeepLearning"], path: "Examples/PneumoniaModels"),
         .executableTarget(
             name: "pneumonia",
@@ -71,6 +79,7 @@ let package = Package(
             dependencies: ["Metrics", "Tensor", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -5,3 +5,4 @@
 @_exported import Layers
 @_exported import Optimizers
 @_exported import Training
+@_exported import Datasets

@@ -1,0 +1,6 @@
+#ifndef SDL_CJPEG_SHIM_H
+#define SDL_CJPEG_SHIM_H
+#include <stddef.h>
+#include <stdio.h>
+#include <jpeglib.h>
+#endif

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 import Tensor
 
 /// How 8-bit pixels become network inputs.
@@ -27,9 +26,8 @@ public enum LabelEncoding: Sendable, Equatable {
 /// directly; wrap it in ``PrefetchingLoader`` to assemble batches in the background.
 ///
 /// A sample's augmentation is drawn from a seed fixed by ``seed``, the sample's position and the
-/// epoch, so the same seed gives the same images in every run. Through the plain `batch(_:)` the
-/// epoch of a sample is the number of times it has been served before (each epoch serves every
-/// sample once); ``batch(_:epoch:)`` takes it explicitly.
+/// epoch, so the same seed gives the same images in every run. `Trainer.fit` passes the epoch
+/// (``batch(_:epoch:)``); the plain ``batch(_:)`` serves epoch 0.
 public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
     /// The images.
     public let dataset: ImageDataset
@@ -47,7 +45,6 @@ public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
     public var copyAugmentation: Augmentation?
     /// The augmentation seed.
     public var seed: UInt64
-    private let served: ServeCounter
 
     /// A source over all of `dataset` (or the images at `indices`).
     public init(_ dataset: ImageDataset, indices: [Int]? = nil, scaling: PixelScaling = .unitInterval, labels: LabelEncoding = .binary,
@@ -71,7 +68,6 @@ public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
         self.augmentation = augmentation
         self.copyAugmentation = copyAugmentation
         self.seed = seed
-        self.served = ServeCounter(count: entries.count)
     }
 
     /// The number of samples.
@@ -112,25 +108,18 @@ public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
                                 augmentation: augmentation, copyAugmentation: augmentedCopies, seed: self.seed)
     }
 
-    /// Inputs and targets of the samples at `indices`; each sample's epoch is how often it was
-    /// served before (for the augmentation seed).
+    /// Inputs and targets of the samples at `indices`, with the augmentation of epoch 0.
     public func batch(_ indices: [Int]) throws -> (x: Tensor<Scalar>, y: Tensor<Scalar>) {
-        let epochs = served.next(indices)
-        return assemble(indices, epochs: epochs)
+        batch(indices, epoch: 0)
     }
 
     /// Inputs and targets of the samples at `indices` with the augmentation of `epoch` (a pure
     /// function of its arguments).
     public func batch(_ indices: [Int], epoch: Int) -> (x: Tensor<Scalar>, y: Tensor<Scalar>) {
-        assemble(indices, epochs: [Int](repeating: epoch, count: indices.count))
+        assemble(indices, epoch: epoch)
     }
 
-    /// Restarts the per-sample epoch counters at `epoch` (e.g. when resuming training).
-    public func resetEpochs(to epoch: Int = 0) {
-        served.reset(to: epoch)
-    }
-
-    private func assemble(_ indices: [Int], epochs: [Int]) -> (x: Tensor<Scalar>, y: Tensor<Scalar>) {
+    private func assemble(_ indices: [Int], epoch: Int) -> (x: Tensor<Scalar>, y: Tensor<Scalar>) {
         let p = dataset.preprocessing
         let (h, w, c) = (p.height, p.width, p.channels)
         let size = h * w * c
@@ -159,7 +148,7 @@ public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
                         let dst = out.value + k * size
                         let aug = isCopy[sample] ? (copyAugmentation ?? augmentation) : augmentation
                         if let aug {
-                            var generator = SeededGenerator(seed: mixSeed(seed, UInt64(sample), UInt64(epochs[k])))
+                            var generator = SeededGenerator(seed: mixSeed(seed, UInt64(sample), UInt64(epoch)))
                             let params = aug.randomParameters(height: h, width: w, using: &generator)
                             for i in 0..<size { input[i] = Float(source[i]) }
                             input.withUnsafeBufferPointer { src in
@@ -190,28 +179,6 @@ public struct ImageBatchSource<Scalar: TensorScalar>: BatchSource, Sendable {
             y = Tensor(shape: [indices.count, classes], scalars: scalars)
         }
         return (x, y)
-    }
-}
-
-/// Counts how often each sample has been served (its epoch for augmentation).
-final class ServeCounter: Sendable {
-    private let counts: Mutex<[Int]>
-
-    init(count: Int) { counts = Mutex([Int](repeating: 0, count: count)) }
-
-    func next(_ indices: [Int]) -> [Int] {
-        counts.withLock { counts in
-            indices.map { i in
-                defer { counts[i] += 1 }
-                return counts[i]
-            }
-        }
-    }
-
-    func reset(to epoch: Int) {
-        counts.withLock { counts in
-            for i in counts.indices { counts[i] = epoch }
-        }
     }
 }
 

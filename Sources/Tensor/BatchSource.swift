@@ -10,6 +10,18 @@ public protocol BatchSource<Scalar> {
     /// The inputs `[indices.count, ...]` and targets `[indices.count, ...]` of the samples at
     /// `indices`, in that order. Throws when a sample cannot be read (a corrupt file, say).
     func batch(_ indices: [Int]) throws -> (x: Tensor<Scalar>, y: Tensor<Scalar>)
+
+    /// The samples at `indices` as served in training epoch `epoch` (1-based). Sources with random
+    /// augmentation draw it from the epoch, so every epoch differs and a resumed run sees the same
+    /// images as an uninterrupted one. The default ignores the epoch and calls ``batch(_:)``.
+    func batch(_ indices: [Int], epoch: Int) throws -> (x: Tensor<Scalar>, y: Tensor<Scalar>)
+}
+
+extension BatchSource {
+    /// Ignores the epoch: the samples at `indices` via ``batch(_:)``.
+    public func batch(_ indices: [Int], epoch: Int) throws -> (x: Tensor<Scalar>, y: Tensor<Scalar>) {
+        try batch(indices)
+    }
 }
 
 /// Inputs and targets held in memory as two tensors whose first axis is the sample.

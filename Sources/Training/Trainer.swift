@@ -100,7 +100,7 @@ public final class Trainer<Scalar: TensorScalar> {
             var running = RunningMetrics()
             for step in 0..<steps {
                 let indices = Array(order[(step * batchSize)..<min(order.count, (step + 1) * batchSize)])
-                let (x, y) = try data.batch(indices)
+                let (x, y) = try data.batch(indices, epoch: epoch)
                 let result = try trainStep(
                     x: x, y: y, classWeights: classWeights, seed: stepSeed(epoch: epoch, step: step), parameters: parameters)
                 guard result.loss.isFinite else {

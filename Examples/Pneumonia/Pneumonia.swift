@@ -10,7 +10,7 @@ import PneumoniaModels
 struct Pneumonia: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pediatric chest X-ray classifiers (NORMAL vs PNEUMONIA) from the seed projects.",
-        subcommands: [Summary.self, Bench.self]
+        subcommands: [Summary.self, Train.self, Evaluate.self, Predict.self, Bench.self]
     )
 }
 

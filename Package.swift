@@ -80,6 +80,8 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
+        // End-to-end tests of the `pneumonia` example (train, evaluate, predict on generated and real images).
+        .testTarget(name: "PneumoniaTests", dependencies: ["pneumonia", "Datasets", "Tensor", "CZlib"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

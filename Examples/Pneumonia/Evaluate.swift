@@ -104,6 +104,11 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
+        for line in try outputLines() { print(line) }
+    }
+
+    /// The lines `run` prints: per image, tab-separated file, probability and class, or a JSON object.
+    func outputLines() throws -> [String] {
         let loaded = try LoadedCheckpoint(url: URL(fileURLWithPath: checkpoint))
         let info = loaded.info
         let preprocessing = info.preprocessing
@@ -117,17 +122,16 @@ struct Predict: ParsableCommand {
         let dataset = ImageDataset(records: records, classNames: info.classNames, preprocessing: preprocessing, pixels: pixels)
         let probabilities = try predictProbabilities(model: loaded.model, dataset: dataset)
         let cut = threshold ?? info.threshold
-        for (path, p) in zip(images, probabilities) {
+        return zip(images, probabilities).map { path, p in
             let predicted = p >= cut ? 1 : 0
             let className = info.classNames.indices.contains(predicted) ? info.classNames[predicted] : String(predicted)
             if json {
-                print(JSONValue.object([
+                return JSONValue.object([
                     ("file", .string(path)), ("probability", .number(p)), ("prediction", .integer(predicted)),
                     ("class", .string(className)), ("threshold", .number(cut)),
-                ]).text(indent: nil))
-            } else {
-                print("\(path)\t\(String(format: "%.4f", p))\t\(className)")
+                ]).text(indent: nil)
             }
+            return "\(path)\t\(String(format: "%.4f", p))\t\(className)"
         }
     }
 }

@@ -19,15 +19,19 @@ enum SVGPlot {
     static let left = 64.0, right = 24.0, top = 40.0, bottom = 56.0
 
     /// A line chart of `series` against `x`, with axes, ticks, a legend and a title.
-    static func lineChart(title: String, xLabel: String, yLabel: String, x: [Double], series: [Series]) -> String {
+    /// `yRange` fixes the y axis (say `0...1` for rates); by default it spans the values.
+    static func lineChart(title: String, xLabel: String, yLabel: String, x: [Double], series: [Series], yRange: ClosedRange<Double>? = nil) -> String {
         let finite = series.flatMap(\.values).filter(\.isFinite)
         var yMin = finite.min() ?? 0, yMax = finite.max() ?? 1
         if yMax - yMin < 1e-9 { yMin -= 0.5; yMax += 0.5 }
         let pad = (yMax - yMin) * 0.05
         yMin -= pad; yMax += pad
+        if let yRange { yMin = yRange.lowerBound; yMax = yRange.upperBound }
         let xMin = x.first ?? 0, xMax = max(x.last ?? 1, xMin + 1)
         var svg = header(title: title)
         svg += axes(xLabel: xLabel, yLabel: yLabel, xRange: (xMin, xMax), yRange: (yMin, yMax), integerX: true)
+        // The legend's background, so lines under it do not hide its labels.
+        var legend = "<rect x=\"\(fmt(width - right - 158))\" y=\"\(fmt(top + 2))\" width=\"154\" height=\"\(fmt(Double(series.count) * 18 + 6))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#ccc\"/>\n"
         for (i, s) in series.enumerated() {
             let points = zip(x, s.values).filter { $0.1.isFinite }.map { xv, yv in
                 "\(fmt(px(xv, xMin, xMax))),\(fmt(py(yv, yMin, yMax)))"
@@ -39,10 +43,10 @@ enum SVGPlot {
                 svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(s.color)\"/>\n"
             }
             let ly = top + 14 + Double(i) * 18
-            svg += "<line x1=\"\(fmt(width - right - 150))\" y1=\"\(fmt(ly))\" x2=\"\(fmt(width - right - 126))\" y2=\"\(fmt(ly))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash)/>\n"
-            svg += text(s.name, x: width - right - 120, y: ly + 4, anchor: "start")
+            legend += "<line x1=\"\(fmt(width - right - 150))\" y1=\"\(fmt(ly))\" x2=\"\(fmt(width - right - 126))\" y2=\"\(fmt(ly))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash)/>\n"
+            legend += text(s.name, x: width - right - 120, y: ly + 4, anchor: "start")
         }
-        return svg + "</svg>\n"
+        return svg + legend + "</svg>\n"
     }
 
     /// The ROC curve with the diagonal, the area under it, and the chosen operating point.
@@ -83,9 +87,10 @@ enum SVGPlot {
                 let shade = Int(255 - share * 200)
                 let fill = "rgb(\(shade),\(shade),255)"
                 svg += "<rect x=\"\(fmt(x0 + Double(j) * cell))\" y=\"\(fmt(y0 + Double(i) * cell))\" width=\"\(fmt(cell))\" height=\"\(fmt(cell))\" fill=\"\(fill)\" stroke=\"#333\"/>\n"
-                svg += text("\(counts[i][j])", x: x0 + (Double(j) + 0.5) * cell, y: y0 + (Double(i) + 0.5) * cell, size: 20)
+                let ink = share > 0.6 ? "white" : "black"
+                svg += text("\(counts[i][j])", x: x0 + (Double(j) + 0.5) * cell, y: y0 + (Double(i) + 0.5) * cell, size: 20, color: ink)
                 svg += text(String(format: "%.1f%%", share * 100), x: x0 + (Double(j) + 0.5) * cell,
-                            y: y0 + (Double(i) + 0.5) * cell + 20, size: 12)
+                            y: y0 + (Double(i) + 0.5) * cell + 20, size: 12, color: ink)
             }
             svg += text(classNames[i], x: x0 - 8, y: y0 + (Double(i) + 0.5) * cell, anchor: "end")
             svg += text(classNames[i], x: x0 + (Double(i) + 0.5) * cell, y: y0 + size + 18)
@@ -142,8 +147,8 @@ enum SVGPlot {
         return svg
     }
 
-    static func text(_ s: String, x: Double, y: Double, anchor: String = "middle", size: Int = 13) -> String {
-        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-family=\"sans-serif\" font-size=\"\(size)\">\(escape(s))</text>\n"
+    static func text(_ s: String, x: Double, y: Double, anchor: String = "middle", size: Int = 13, color: String = "black") -> String {
+        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" font-family=\"sans-serif\" font-size=\"\(size)\" fill=\"\(color)\">\(escape(s))</text>\n"
     }
 
     static func px(_ v: Double, _ lo: Double, _ hi: Double) -> Double {

@@ -229,11 +229,11 @@ struct Train: ParsableCommand {
             .init(name: "training", values: history["loss"], color: "#1f77b4"),
             .init(name: "validation", values: history["val_loss"], color: "#ff7f0e", dashed: true),
         ])
-        let accuracy = SVGPlot.lineChart(title: "Accuracy", xLabel: "Epoch", yLabel: "Accuracy", x: x, series: [
+        let accuracy = SVGPlot.lineChart(title: "Accuracy and validation AUC", xLabel: "Epoch", yLabel: "Accuracy / AUC", x: x, series: [
             .init(name: "training", values: history["accuracy"], color: "#1f77b4"),
             .init(name: "validation", values: history["val_accuracy"], color: "#ff7f0e", dashed: true),
             .init(name: "validation AUC", values: history["val_auc"], color: "#2ca02c", dashed: true),
-        ])
+        ], yRange: 0...1)
         return SVGPlot.stacked([loss, accuracy])
     }
 }

@@ -1,4 +1,3 @@
-import CZlib
 import Datasets
 import Foundation
 import Tensor
@@ -41,7 +40,7 @@ struct PneumoniaEndToEndTests {
                     }
                 }
                 let name = cls == "NORMAL" ? String(format: "IM-%04d-0001.png", offset + i) : "person\(offset + i)_bacteria_\(i).png"
-                try pngData(width: w, height: h, gray: pixels).write(to: folder.appendingPathComponent(name))
+                try Image(width: w, height: h, channels: 1, pixels: pixels).pngData().write(to: folder.appendingPathComponent(name))
             }
         }
         try write("train", "NORMAL", count: 20, offset: 0)
@@ -245,25 +244,4 @@ final class RootElement: NSObject, XMLParserDelegate {
                 attributes: [String: String] = [:]) {
         if root == nil { root = elementName }
     }
-}
-
-/// A grayscale 8-bit PNG (filter 0 rows, deflated with zlib) of `gray` (`width * height` pixels).
-func pngData(width: Int, height: Int, gray: [UInt8]) throws -> Data {
-    precondition(gray.count == width * height)
-    func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
-    func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
-        let typed = Array(type.utf8) + body
-        let crc = typed.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
-        return bigEndian(UInt32(body.count)) + typed + bigEndian(crc)
-    }
-    var raw: [UInt8] = []
-    for y in 0..<height { raw.append(0); raw += gray[(y * width)..<((y + 1) * width)] }
-    var compressedSize = compressBound(uLong(raw.count))
-    var compressed = [UInt8](repeating: 0, count: Int(compressedSize))
-    let status = compress2(&compressed, &compressedSize, raw, uLong(raw.count), 6)
-    guard status == Z_OK else { throw PneumoniaError("zlib compress2 failed: \(status)") }
-    let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 0, 0, 0, 0]
-    let bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header)
-        + chunk("IDAT", Array(compressed.prefix(Int(compressedSize)))) + chunk("IEND", [])
-    return Data(bytes)
 }

@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
         // End-to-end tests of the `pneumonia` example (train, evaluate, predict on generated and real images).
-        .testTarget(name: "PneumoniaTests", dependencies: ["pneumonia", "Datasets", "Tensor"]),
+        .testTarget(name: "PneumoniaTests", dependencies: ["pneumonia", "PneumoniaModels", "Datasets", "Tensor"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

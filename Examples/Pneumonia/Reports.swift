@@ -1,5 +1,6 @@
 import DeepLearning
 import Foundation
+import PneumoniaModels
 
 /// A minimal JSON value that keeps the order of object keys (for readable `metrics.json`).
 indirect enum JSONValue {

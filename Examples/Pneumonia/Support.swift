@@ -2,16 +2,6 @@ import DeepLearning
 import Foundation
 import PneumoniaModels
 
-/// An error of the `pneumonia` command line: one line, printed by the argument parser, exit status 1.
-struct PneumoniaError: Error, CustomStringConvertible {
-    /// The message.
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The class names of the binary task, in label order (0 = NORMAL, 1 = PNEUMONIA).
-let binaryClassNames = ["NORMAL", "PNEUMONIA"]
-
 extension SeedModel {
     /// The seed's optimizer and learning rate (docs/seed-models.md): RMSprop 1e-4 for `cnn150`
     /// (seed 001), Adam 1e-3 otherwise.
@@ -27,101 +17,6 @@ extension SeedModel {
 
     /// The seed's batch size: 20 for `cnn150` (seed 001), 32 (Keras's default) otherwise.
     var defaultBatchSize: Int { self == .cnn150 ? 20 : 32 }
-
-    /// The model built for square `imageSize` inputs with `channels` channels (the seed's size
-    /// unless overridden); throws a one-line error when the model cannot take that size.
-    func build(imageSize: Int, channels: Int, seed: UInt64) throws -> Sequential<Float> {
-        do {
-            return try Sequential<Float>(inputShape: [imageSize, imageSize, channels], seed: seed, name: rawValue, layers: layers())
-        } catch {
-            throw PneumoniaError("model \(rawValue) cannot take \(imageSize)x\(imageSize)x\(channels) inputs: \(error)")
-        }
-    }
-}
-
-/// What a `pneumonia` checkpoint records next to the weights (safetensors metadata), enough to
-/// rebuild the model and preprocess images as in training.
-struct CheckpointInfo: Equatable {
-    /// The seed model.
-    var model: SeedModel
-    /// Square input size in pixels.
-    var imageSize: Int
-    /// 1 (grayscale) or 3 (RGB).
-    var channels: Int
-    /// Class names in label order.
-    var classNames: [String]
-    /// The decision threshold on the probability of pneumonia.
-    var threshold: Double
-    /// The training seed.
-    var seed: UInt64
-
-    /// The format tag written into the metadata.
-    static let format = "swift-deep-learning/pneumonia-checkpoint-v1"
-
-    /// The safetensors metadata.
-    var metadata: [String: String] {
-        [
-            "format": Self.format, "model": model.rawValue, "image_size": String(imageSize), "channels": String(channels),
-            "class_names": classNames.joined(separator: ","), "threshold": String(threshold), "seed": String(seed),
-            "scaling": "unit-interval",
-        ]
-    }
-
-    /// Reads the metadata of a checkpoint written by `pneumonia train`.
-    init(metadata: [String: String], file: String) throws {
-        func field(_ key: String) throws -> String {
-            guard let value = metadata[key] else {
-                throw PneumoniaError("\(file): not a pneumonia checkpoint (no '\(key)' in its metadata)")
-            }
-            return value
-        }
-        let name = try field("model")
-        guard let model = SeedModel(rawValue: name) else { throw PneumoniaError("\(file): unknown model '\(name)' in its metadata") }
-        guard let size = Int(try field("image_size")), size > 0, let channels = Int(try field("channels")), [1, 3].contains(channels),
-              let threshold = Double(try field("threshold")), let seed = UInt64(try field("seed"))
-        else { throw PneumoniaError("\(file): invalid pneumonia checkpoint metadata \(metadata.sorted { $0.key < $1.key })") }
-        self.init(model: model, imageSize: size, channels: channels,
-                  classNames: try field("class_names").split(separator: ",").map(String.init), threshold: threshold, seed: seed)
-    }
-
-    /// Metadata from its parts.
-    init(model: SeedModel, imageSize: Int, channels: Int, classNames: [String], threshold: Double, seed: UInt64) {
-        self.model = model
-        self.imageSize = imageSize
-        self.channels = channels
-        self.classNames = classNames
-        self.threshold = threshold
-        self.seed = seed
-    }
-
-    /// The preprocessing images go through (squash-resize, bilinear, as Keras loaders do).
-    var preprocessing: ImagePreprocessing { ImagePreprocessing(width: imageSize, height: imageSize, channels: channels) }
-}
-
-/// A trained model and its checkpoint metadata.
-struct LoadedCheckpoint {
-    let info: CheckpointInfo
-    let model: Sequential<Float>
-
-    /// Rebuilds the model named in the checkpoint's metadata and loads its weights; a missing,
-    /// damaged or foreign file, or weights of another model, throw a one-line error.
-    init(url: URL, expectedModel: SeedModel? = nil) throws {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw PneumoniaError("missing checkpoint \(url.path)") }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(contentsOf: url) } catch {
-            throw PneumoniaError("cannot read checkpoint: \(error)")
-        }
-        let info = try CheckpointInfo(metadata: file.metadata, file: url.path)
-        if let expectedModel, expectedModel != info.model {
-            throw PneumoniaError("\(url.path) is a checkpoint of model \(info.model.rawValue), not \(expectedModel.rawValue)")
-        }
-        let model = try info.model.build(imageSize: info.imageSize, channels: info.channels, seed: info.seed)
-        do { try model.loadWeights(from: file, source: url.path) } catch {
-            throw PneumoniaError("\(url.path) does not hold \(info.model.rawValue) weights: \(error)")
-        }
-        self.info = info
-        self.model = model
-    }
 }
 
 /// Images with labels and display names, ready to batch.

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import PneumoniaModels
 import Tensor
 import Testing
 

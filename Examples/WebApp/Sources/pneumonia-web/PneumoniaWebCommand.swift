@@ -35,6 +35,7 @@ struct PneumoniaWebCommand: AsyncParsableCommand {
         let service = try PneumoniaService(checkpoint: URL(fileURLWithPath: checkpoint), replicas: replicas)
         let health = service.health
         print("model \(health.model) (\(health.imageSize)x\(health.imageSize)x\(health.channels), threshold \(health.threshold)); open http://\(host):\(port)/")
+        fflush(stdout)
         let app = buildApplication(
             service: service, configuration: WebAppConfiguration(host: host, port: port, maxUploadBytes: maxUploadBytes))
         try await app.runService()

@@ -56,9 +56,9 @@ struct BrowserTests {
             return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RenderedResult, any Error>) in
                 Thread {
                     continuation.resume(with: Result {
-                        let browser = try Chromium(executable: executable, profile: profile, log: log, width: 1000, height: 780)
+                        let browser = try Chromium(executable: executable, profile: profile, log: log, width: 1000, height: 840)
                         defer { browser.quit() }
-                        try browser.openPage(width: 1000, height: 780)
+                        try browser.openPage(width: 1000, height: 840)
                         try browser.send("Page.navigate", ["url": "http://127.0.0.1:\(port)/"])
                         try browser.wait(for: "document.getElementById('model-info').textContent.startsWith('Model ')", timeout: 30)
                         try browser.setFiles("#file", [image.path])

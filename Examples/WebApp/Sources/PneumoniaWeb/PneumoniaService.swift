@@ -12,10 +12,11 @@ public struct Prediction: Codable, Sendable, Equatable {
     public var threshold: Double
     /// The model's name (`cnn`, `vgg3`, ...).
     public var model: String
-    /// The Grad-CAM heatmap, coloured, at the model's input size: `data:image/png;base64,...`.
-    public var heatmap: String
-    /// The layer whose activations the heatmap explains.
-    public var heatmapLayer: String
+    /// The Grad-CAM heatmap, coloured, at the model's input size: `data:image/png;base64,...`
+    /// (`nil` for a model without convolutions, such as `dense`).
+    public var heatmap: String?
+    /// The layer whose activations the heatmap explains (`nil` with no heatmap).
+    public var heatmapLayer: String?
 }
 
 /// What `GET /api/health` returns as JSON.
@@ -46,15 +47,16 @@ public struct PneumoniaService: Sendable {
     public let info: CheckpointInfo
     /// The model replicas requests borrow.
     public let pool: ModelPool
+    /// Images declaring more pixels than this are refused before decoding.
+    public let maxPixels: Int
 
     /// Loads the checkpoint at `url` (throwing a one-line ``PneumoniaError`` when it is missing or
     /// not a `pneumonia` checkpoint); up to `replicas` copies of the model serve concurrent requests.
-    public init(checkpoint url: URL, replicas: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    /// Images declaring more than `maxPixels` pixels (default 50 million) are refused.
+    public init(checkpoint url: URL, replicas: Int = ProcessInfo.processInfo.activeProcessorCount, maxPixels: Int = 50_000_000) throws {
         let first = try LoadedCheckpoint(url: url)
-        guard GradCAM.targetLayerIndex(in: first.model) != nil else {
-            throw PneumoniaError("\(url.path): model \(first.info.model.rawValue) has no convolution layer for Grad-CAM")
-        }
         info = first.info
+        self.maxPixels = maxPixels
         pool = ModelPool(capacity: max(1, replicas), first: ModelReplica(first)) { ModelReplica(try LoadedCheckpoint(url: url)) }
     }
 
@@ -66,20 +68,35 @@ public struct PneumoniaService: Sendable {
 
     /// Decodes `bytes` (JPEG or PNG), preprocesses the image as in training, and returns the
     /// probability, the class at the checkpoint's threshold and the Grad-CAM heatmap. Throws
-    /// ``InvalidImageError`` for bytes that are not a decodable JPEG or PNG.
+    /// ``InvalidImageError`` for bytes that are not a decodable JPEG or PNG, or that declare more
+    /// than ``maxPixels`` pixels.
     public func predict(imageBytes bytes: Data) async throws -> Prediction {
+        if let size = ImageHeader.dimensions([UInt8](bytes)), size.width * size.height > maxPixels {
+            throw InvalidImageError(description: "image of \(size.width)x\(size.height) pixels, over the limit of \(maxPixels) pixels")
+        }
         let image: Image
         do { image = try Image(encoded: bytes, path: "upload") } catch let error as DatasetError {
             throw InvalidImageError(description: error.description)
         }
         let info = self.info
         let input = try info.inputBatch([image])
-        let result = try await pool.withReplica { replica in try GradCAM.compute(model: replica.checkpoint.model, input: input) }
-        let positive = result.probability >= info.threshold ? 1 : 0
+        let result = try await pool.withReplica { replica -> GradCAM.Result? in
+            let model = replica.checkpoint.model
+            guard GradCAM.targetLayerIndex(in: model) != nil else { return nil }
+            return try GradCAM.compute(model: model, input: input)
+        }
+        let probability: Double
+        if let result {
+            probability = result.probability
+        } else {
+            // No convolution to explain: the probability alone (a read-only forward pass).
+            probability = try await pool.withReplica { replica in Double(try replica.checkpoint.model.predict(input).scalars[0]) }
+        }
+        let positive = probability >= info.threshold ? 1 : 0
         let label = info.classNames.indices.contains(positive) ? info.classNames[positive] : String(positive)
         return Prediction(
-            probability: result.probability, label: label, threshold: info.threshold, model: info.model.rawValue,
-            heatmap: Heatmap.pngDataURL(result.map, width: result.width, height: result.height, size: info.imageSize),
-            heatmapLayer: result.layerName)
+            probability: probability, label: label, threshold: info.threshold, model: info.model.rawValue,
+            heatmap: result.map { Heatmap.pngDataURL($0.map, width: $0.width, height: $0.height, size: info.imageSize) },
+            heatmapLayer: result?.layerName)
     }
 }

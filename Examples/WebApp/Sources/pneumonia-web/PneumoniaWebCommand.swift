@@ -34,8 +34,12 @@ struct PneumoniaWebCommand: AsyncParsableCommand {
     func run() async throws {
         let service = try PneumoniaService(checkpoint: URL(fileURLWithPath: checkpoint), replicas: replicas)
         let health = service.health
-        print("model \(health.model) (\(health.imageSize)x\(health.imageSize)x\(health.channels), threshold \(health.threshold)); open http://\(host):\(port)/")
-        fflush(stdout)
+        // Unbuffered, so the line shows at once even when stdout is a file or a pipe.
+        FileHandle.standardOutput.write(Data("""
+            model \(health.model) (\(health.imageSize)x\(health.imageSize)x\(health.channels), threshold \(health.threshold)); \
+            open http://\(host):\(port)/
+
+            """.utf8))
         let app = buildApplication(
             service: service, configuration: WebAppConfiguration(host: host, port: port, maxUploadBytes: maxUploadBytes))
         try await app.runService()

@@ -70,9 +70,9 @@ struct RouteTests {
                     #expect(abs(prediction.probability - (try Fixtures.referenceProbability(bytes))) < 1e-6)
                     #expect(prediction.label == (prediction.probability >= 0.5 ? "PNEUMONIA" : "NORMAL"))
                     #expect(prediction.threshold == 0.5 && prediction.model == "cnn" && prediction.heatmapLayer == "conv2d_1")
-                    let prefix = "data:image/png;base64,"
-                    #expect(prediction.heatmap.hasPrefix(prefix))
-                    let png = try #require(Data(base64Encoded: String(prediction.heatmap.dropFirst(prefix.count))))
+                    let prefix = "data:image/png;base64,", url = try #require(prediction.heatmap)
+                    #expect(url.hasPrefix(prefix))
+                    let png = try #require(Data(base64Encoded: String(url.dropFirst(prefix.count))))
                     let heatmap = try Image(encoded: png)
                     #expect(heatmap.width == 32 && heatmap.height == 32 && heatmap.channels == 3)
                 }
@@ -91,6 +91,9 @@ struct RouteTests {
             ("truncated PNG", Array(png.prefix(60)), "PNG"),
             ("corrupt PNG", Array(png.prefix(40)) + [UInt8](repeating: 0xAB, count: 200), "PNG"),
             ("corrupt JPEG", [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 7, count: 100), "JPEG"),
+            // A 48x40 PNG whose header claims 100000x100000 pixels: refused before decoding.
+            ("decompression bomb", Array(png.prefix(16)) + [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0] + Array(png.dropFirst(24)),
+             "image of 100000x100000 pixels, over the limit of 50000000 pixels"),
         ]
         try await Self.app().test(.router) { client in
             for (name, bytes, message) in cases {
@@ -173,6 +176,33 @@ struct RouteTests {
         }
         #expect(concurrent == sequential)
         #expect(await service.pool.replicaCount <= 3)
+    }
+
+    /// The declared size of PNG and JPEG files equals the decoded size.
+    @Test("image header dimensions")
+    func headerDimensions() throws {
+        for bytes in [Fixtures.png(width: 48, height: 40), try Fixtures.jpeg] {
+            let image = try Image(encoded: bytes)
+            let size = try #require(ImageHeader.dimensions([UInt8](bytes)))
+            #expect(size.width == image.width && size.height == image.height)
+        }
+        #expect(ImageHeader.dimensions(Array("GIF89a".utf8)) == nil)
+        #expect(ImageHeader.dimensions([0xFF, 0xD8, 0xFF, 0xE0, 0x00]) == nil)
+    }
+
+    /// A model without convolutions (the seed `dense`) is served without a heatmap.
+    @Test("a dense model gets probabilities without heatmaps")
+    func denseModel() async throws {
+        let info = CheckpointInfo(model: .dense, imageSize: 16, channels: 1, classNames: binaryClassNames, threshold: 0.3, seed: 2)
+        let url = Fixtures.folder.appendingPathComponent("dense.safetensors")
+        try info.model.build(imageSize: 16, channels: 1, seed: 2).saveWeights(to: url, metadata: info.metadata)
+        let service = try PneumoniaService(checkpoint: url, replicas: 1)
+        let bytes = Fixtures.png()
+        let prediction = try await service.predict(imageBytes: bytes)
+        let loaded = try LoadedCheckpoint(url: url)
+        let expected = Double(try loaded.model.predict(try info.inputBatch([try Image(encoded: bytes)])).scalars[0])
+        #expect(prediction.heatmap == nil && prediction.heatmapLayer == nil)
+        #expect(abs(prediction.probability - expected) < 1e-7 && prediction.threshold == 0.3 && prediction.model == "dense")
     }
 
     @Test("a missing or foreign checkpoint is a one-line error")

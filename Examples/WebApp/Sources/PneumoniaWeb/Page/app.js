@@ -48,8 +48,9 @@ async function classify(file) {
   $("result-label").className = body.label;
   $("threshold-text").textContent = `Class ${body.label} because the probability is ` +
     `${body.probability >= body.threshold ? "at or above" : "below"} the model's threshold ${body.threshold.toFixed(3)} ` +
-    `(model ${body.model}; heatmap of layer ${body.heatmapLayer}).`;
-  $("heatmap").src = body.heatmap;
+    `(model ${body.model}` + (body.heatmap ? `; heatmap of layer ${body.heatmapLayer}).` : `; it has no convolution, so no heatmap).`);
+  if (body.heatmap) $("heatmap").src = body.heatmap;
+  $("opacity").disabled = !body.heatmap;
   $("result").hidden = false;
   $("status").textContent = `Done: ${file.name}`;
 }

@@ -281,14 +281,14 @@ def worker(args):
 # The parent: round robin over frameworks, one subprocess per measurement.
 
 
-def measure(command, timeout):
+def measure(command, timeout, env=None):
     """Runs one measurement in a child process.
 
     Returns (parsed JSON line or None, wall seconds, peak RSS of the child in MiB, error or None,
     exit status). The peak RSS is the child's own ru_maxrss from os.wait4, measured the same way
     for every framework."""
     start = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     output = {}
 
     def drain(name, stream):
@@ -349,7 +349,7 @@ def fmt(value, digits=1):
     return f"{value:,.{digits}f}" if value is not None else "n/a"
 
 
-def table(models, modes, frameworks, best, rss, errors):
+def table(models, modes, frameworks, best, rss, errors, missing):
     head = ["model", "mode"] + [f"{f} img/s" for f in frameworks]
     head += ["swift / fastest peer"] if "swift" in frameworks else []
     head += [f"{f} peak RSS MiB" for f in frameworks]
@@ -360,7 +360,10 @@ def table(models, modes, frameworks, best, rss, errors):
             cells = [model, mode]
             for f in frameworks:
                 value = best.get((f,) + key)
-                cells.append(fmt(value) if value is not None else ("n/a" + (" *" if (f,) + key in errors else "")))
+                if value is not None:
+                    cells.append(fmt(value))
+                else:
+                    cells.append("not installed" if f in missing else "failed *" if (f,) + key in errors else "n/a")
             if "swift" in frameworks:
                 peers = [best[(p,) + key] for p in frameworks if p != "swift" and (p,) + key in best]
                 swift = best.get(("swift",) + key)
@@ -392,7 +395,11 @@ def parent(args):
                     if framework in missing:
                         continue
                     key = (framework, model, mode)
-                    result, elapsed, peak, error, status = measure(command_for(framework, model, mode, args), args.timeout)
+                    env = dict(os.environ)
+                    if framework == "pytorch" and args.omp_wait_policy:
+                        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+                    result, elapsed, peak, error, status = measure(command_for(framework, model, mode, args),
+                                                                   args.timeout, env)
                     if status == MISSING and framework != "swift":
                         missing[framework] = error
                         print(f"[round {round_index + 1}] {framework}: not available ({error})", file=sys.stderr)
@@ -415,10 +422,11 @@ def parent(args):
     lines = [
         f"Run {started:%Y-%m-%d %H:%M} UTC on {machine_description()}.",
         f"Batch {args.batch_size}, {args.steps} timed steps after warm-up, best of {args.rounds} round(s), "
-        f"frameworks in rotating round-robin order; peers use {args.threads} intra-op threads, 1 inter-op thread.",
+        f"frameworks in rotating round-robin order; peers use {args.threads} intra-op threads, 1 inter-op thread"
+        + (f", PyTorch with OMP_WAIT_POLICY={args.omp_wait_policy}." if args.omp_wait_policy else "."),
         "Versions: " + "; ".join(f"{f}: {versions[f]}" for f in frameworks if f in versions) + ".",
         "",
-        table(models, modes, frameworks, best, rss, errors),
+        table(models, modes, frameworks, best, rss, errors, missing),
     ]
     for framework, error in missing.items():
         lines.append(f"\n{framework}: not available -- {error}")
@@ -434,6 +442,38 @@ def parent(args):
             json.dump({"started": started.isoformat(), "machine": machine_description(), "runs": raw}, file, indent=1)
 
 
+def params(args):
+    """Prints each seed model's trainable parameter count in the three frameworks, which must agree."""
+    import re
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import numpy as np
+
+    mismatches = 0
+    print("| model | swift | pytorch | keras |\n|---|---:|---:|---:|")
+    for model in MODELS:
+        counts = []
+        try:
+            summary = subprocess.run([args.swift_bin, "summary", "--model", model], capture_output=True, text=True).stdout
+            counts.append(int(re.search(r"Trainable params: ([\d,]+)", summary).group(1).replace(",", "")))
+        except (OSError, AttributeError):
+            counts.append(None)
+        try:
+            counts.append(sum(p.numel() for p in torch_model(model).parameters()))
+        except ImportError:
+            counts.append(None)
+        try:
+            counts.append(sum(int(np.prod(w.shape)) for w in keras_model(model).trainable_weights))
+        except ImportError:
+            counts.append(None)
+        known = {c for c in counts if c is not None}
+        mismatches += len(known) > 1
+        print(f"| {model} | " + " | ".join(f"{c:,}" if c is not None else "n/a" for c in counts) + " |"
+              + ("" if len(known) <= 1 else " MISMATCH"))
+    sys.exit(1 if mismatches else 0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated seed models (default: all)")
@@ -445,6 +485,9 @@ def main():
                         help="untimed peer steps first (default 2: Keras traces on the first); pneumonia bench does 1")
     parser.add_argument("--rounds", type=int, default=2, help="repetitions of the whole sweep; best is kept (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="peers' intra-op threads (default 2)")
+    parser.add_argument("--omp-wait-policy", choices=["ACTIVE", "PASSIVE"],
+                        help="OMP_WAIT_POLICY for the PyTorch workers (default: unset, PyTorch's own behaviour; "
+                             "PASSIVE stops its idle OpenMP threads spinning, which costs it a lot on a loaded machine)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement (default 1800)")
     parser.add_argument("--swift-bin", default=".build/release/pneumonia", help="the release pneumonia binary")
     parser.add_argument("--out", help="also write the Markdown report here")
@@ -460,6 +503,11 @@ def main():
     work.add_argument("--threads", type=int, default=2)
     if sys.argv[1:2] == ["worker"]:
         worker(work.parse_args(sys.argv[2:]))
+    elif sys.argv[1:2] == ["params"]:
+        check = argparse.ArgumentParser(prog="compare.py params",
+                                        description="Trainable parameter counts of every seed model in each framework.")
+        check.add_argument("--swift-bin", default=".build/release/pneumonia")
+        params(check.parse_args(sys.argv[2:]))
     else:
         parent(parser.parse_args())
 

@@ -274,7 +274,11 @@ def worker(args):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"model": args.model, "mode": args.mode, "batch": args.batch_size,
                       "images_per_s": round(images_per_s, 2), "step_ms_median": round(median_ms, 3),
-                      "peak_rss_mb": round(rss, 1), "version": version}))
+                      "peak_rss_mb": round(rss, 1), "version": version}), flush=True)
+    # Skip the interpreter's teardown: PyTorch's module finalizers raise the RSS by ~100 MiB after
+    # the run, which the parent's os.wait4 would otherwise count as the measurement's peak.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -345,6 +349,16 @@ def machine_description():
     return f"{model}, {cores} cores, {platform.system()} {platform.release()}" + (f"; {blas}" if blas else "")
 
 
+def library_version():
+    """This library's commit, for the report."""
+    try:
+        commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe", "--always", "--dirty"],
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    return f"this library at {commit}" if commit else "this library"
+
+
 def fmt(value, digits=1):
     return f"{value:,.{digits}f}" if value is not None else "n/a"
 
@@ -411,7 +425,7 @@ def parent(args):
                     result.update(framework=framework, round=round_index + 1, wall_s=round(elapsed, 1),
                                   self_reported_peak_rss_mb=result.get("peak_rss_mb"), peak_rss_mb=round(peak, 1))
                     raw.append(result)
-                    versions.setdefault(framework, result.get("version", "this library"))
+                    versions.setdefault(framework, result.get("version") or library_version())
                     if result["images_per_s"] > best.get(key, 0):
                         best[key] = result["images_per_s"]
                     rss[key] = max(rss.get(key, 0), result["peak_rss_mb"])

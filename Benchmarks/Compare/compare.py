@@ -425,7 +425,8 @@ def parent(args):
                     result.update(framework=framework, round=round_index + 1, wall_s=round(elapsed, 1),
                                   self_reported_peak_rss_mb=result.get("peak_rss_mb"), peak_rss_mb=round(peak, 1))
                     raw.append(result)
-                    versions.setdefault(framework, result.get("version") or library_version())
+                    versions.setdefault(framework, result.get("version") or library_version()
+                                        + (f", OpenBLAS core {result['blas_core']}" if result.get("blas_core") else ""))
                     if result["images_per_s"] > best.get(key, 0):
                         best[key] = result["images_per_s"]
                     rss[key] = max(rss.get(key, 0), result["peak_rss_mb"])

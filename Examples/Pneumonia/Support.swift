@@ -53,10 +53,10 @@ enum DataLoading {
     }
 
     /// A class folder's images, named relative to `root`.
-    static func folder(root: URL, preprocessing: ImagePreprocessing, cacheDirectory: URL?, limit: Int? = nil, seed: UInt64 = 0) throws
-        -> LabelledImages
+    static func folder(root: URL, preprocessing: ImagePreprocessing, cacheDirectory: URL?, limit: Int? = nil, seed: UInt64 = 0,
+                       labelling: Labelling = .folders) throws -> LabelledImages
     {
-        let folder = try ImageFolder(root: root)
+        let folder = try ImageFolder(root: root, labelling: labelling)
         let records = limited(folder.records, limit: limit, seed: seed)
         let dataset = try load(records: records, classNames: folder.classNames, preprocessing: preprocessing, cacheDirectory: cacheDirectory)
         return LabelledImages(dataset: dataset, names: dataset.records.map { relativePath($0.path, to: root) })
@@ -115,22 +115,29 @@ enum DataLoading {
 
 /// The probability of pneumonia for every image of `dataset`, in inference mode, in batches.
 func predictProbabilities(model: Sequential<Float>, dataset: ImageDataset, batchSize: Int = 32) throws -> [Double] {
+    try predictOutputs(model: model, dataset: dataset, batchSize: batchSize, columns: 1).map { $0[0] }
+}
+
+/// The model's `columns` outputs for every image of `dataset` (class probabilities of a softmax
+/// model, or the one probability of a sigmoid model), in inference mode, in batches.
+func predictOutputs(model: Sequential<Float>, dataset: ImageDataset, batchSize: Int = 32, columns: Int) throws -> [[Double]] {
     let source = ImageBatchSource<Float>(dataset)
-    var probabilities: [Double] = []
-    probabilities.reserveCapacity(dataset.count)
+    var rows: [[Double]] = []
+    rows.reserveCapacity(dataset.count)
     var start = 0
     while start < source.count {
         let indices = Array(start..<min(source.count, start + batchSize))
         let (x, _) = try source.batch(indices)
         try model.checkInput(x.shape)
         let output = model(x)
-        guard output.count == indices.count else {
-            throw PneumoniaError("the model gives \(output.shape) outputs for \(indices.count) images; expected one probability per image")
+        guard output.count == indices.count * columns else {
+            throw PneumoniaError("the model gives \(output.shape) outputs for \(indices.count) images; expected \(columns) per image")
         }
-        probabilities += output.scalars.map { Double($0) }
+        let values = output.scalars.map { Double($0) }
+        for i in indices.indices { rows.append(Array(values[(i * columns)..<((i + 1) * columns)])) }
         start += batchSize
     }
-    return probabilities
+    return rows
 }
 
 /// Creates `url` (and its parents) as a folder, with a one-line error when that fails.

@@ -15,10 +15,12 @@ public let binaryClassNames = ["NORMAL", "PNEUMONIA"]
 
 extension SeedModel {
     /// The model built for square `imageSize` inputs with `channels` channels (the seed's size
-    /// unless overridden); throws a one-line error when the model cannot take that size.
-    public func build(imageSize: Int, channels: Int, seed: UInt64) throws -> Sequential<Float> {
+    /// unless overridden) and `classCount` classes (2: one sigmoid output; more: softmax outputs);
+    /// throws a one-line error when the model cannot take that size.
+    public func build(imageSize: Int, channels: Int, seed: UInt64, classCount: Int = 2) throws -> Sequential<Float> {
         do {
-            return try Sequential<Float>(inputShape: [imageSize, imageSize, channels], seed: seed, name: rawValue, layers: layers())
+            return try Sequential<Float>(inputShape: [imageSize, imageSize, channels], seed: seed, name: rawValue,
+                                         layers: layers(classCount: classCount))
         } catch {
             throw PneumoniaError("model \(rawValue) cannot take \(imageSize)x\(imageSize)x\(channels) inputs: \(error)")
         }
@@ -113,7 +115,8 @@ public struct LoadedCheckpoint {
         if let expectedModel, expectedModel != info.model {
             throw PneumoniaError("\(url.path) is a checkpoint of model \(info.model.rawValue), not \(expectedModel.rawValue)")
         }
-        let model = try info.model.build(imageSize: info.imageSize, channels: info.channels, seed: info.seed)
+        let model = try info.model.build(imageSize: info.imageSize, channels: info.channels, seed: info.seed,
+                                         classCount: info.classNames.count)
         do { try model.loadWeights(from: file, source: url.path) } catch {
             throw PneumoniaError("\(url.path) does not hold \(info.model.rawValue) weights: \(error)")
         }

@@ -55,6 +55,9 @@ public struct PneumoniaService: Sendable {
     /// Images declaring more than `maxPixels` pixels (default 50 million) are refused.
     public init(checkpoint url: URL, replicas: Int = ProcessInfo.processInfo.activeProcessorCount, maxPixels: Int = 50_000_000) throws {
         let first = try LoadedCheckpoint(url: url)
+        guard first.info.classNames.count == 2 else {
+            throw PneumoniaError("\(url.path): the web app serves two-class (NORMAL / PNEUMONIA) checkpoints; this one has classes \(first.info.classNames)")
+        }
         info = first.info
         self.maxPixels = maxPixels
         pool = ModelPool(capacity: max(1, replicas), first: ModelReplica(first)) { ModelReplica(try LoadedCheckpoint(url: url)) }

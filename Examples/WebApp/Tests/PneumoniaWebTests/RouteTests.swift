@@ -212,5 +212,9 @@ struct RouteTests {
         let foreign = Fixtures.folder.appendingPathComponent("foreign.safetensors")
         try Data("not a checkpoint".utf8).write(to: foreign)
         #expect(throws: PneumoniaError.self) { try PneumoniaService(checkpoint: foreign) }
+        let threeClasses = Fixtures.folder.appendingPathComponent("cause.safetensors")
+        let info = CheckpointInfo(model: .cnn, imageSize: 32, channels: 1, classNames: ["NORMAL", "BACTERIA", "VIRUS"], threshold: 0.5, seed: 1)
+        try info.model.build(imageSize: 32, channels: 1, seed: 1, classCount: 3).saveWeights(to: threeClasses, metadata: info.metadata)
+        #expect(throws: PneumoniaError.self) { try PneumoniaService(checkpoint: threeClasses) }
     }
 }

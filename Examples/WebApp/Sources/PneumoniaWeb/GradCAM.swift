@@ -4,7 +4,8 @@ import DeepLearning
 /// computed with the library's Autograd.
 ///
 /// The target activations `A` (shape `[h, w, c]`) are the output of the model's last top-level
-/// layer that is or contains a convolution (for the seed CNNs, the last `Conv2D`, after its ReLU).
+/// layer that is or contains a convolution (for `cnn`, the last `Conv2D` after its own ReLU; for
+/// `vgg3`, the last `Conv2D` before its BatchNorm; for `xception-mini`, the last residual block).
 /// The score `y` is the **logit** of the pneumonia class: when the model ends in a `Dense` layer with
 /// a sigmoid activation, the pre-sigmoid value `x · kernel + bias` of that layer (so the gradients
 /// do not vanish when the probability saturates); otherwise the model's output itself. Then

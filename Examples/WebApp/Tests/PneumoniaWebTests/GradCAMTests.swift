@@ -1,5 +1,6 @@
 import DeepLearning
 import Foundation
+import PneumoniaModels
 import Testing
 
 @testable import PneumoniaWeb
@@ -70,6 +71,16 @@ struct GradCAMTests {
         #expect(GradCAM.targetLayerIndex(in: try Sequential<Float>(inputShape: [4], layers: [Dense<Float>(1)])) == nil)
         let cnn = try SeedModelBuilds.cnn()
         #expect(GradCAM.targetLayerIndex(in: cnn) == 2)
+        // vgg3: the last Conv2D (before its BatchNorm and ReLU); xception-mini: the last residual block.
+        let input = Tensor<Float>.uniform([1, 32, 32, 1], lower: 0, upper: 1, seed: 5)
+        for (model, index, kind) in [(SeedModel.vgg3, 17, "Conv2D"), (.xceptionMini, 5, "Add")] {
+            let built = try model.build(imageSize: 32, channels: 1, seed: 1)
+            #expect(GradCAM.targetLayerIndex(in: built) == index)
+            #expect(built.layers[index].typeName == kind)
+            let result = try GradCAM.compute(model: built, input: input)
+            #expect(result.map.count == result.width * result.height && result.map.allSatisfy { $0 >= 0 && $0 <= 1 })
+            #expect(abs(result.probability - Double(built(input).scalars[0])) < 1e-6)
+        }
     }
 
     /// The jet colormap's ends and middle.

@@ -293,9 +293,14 @@ enum ConvKernels {
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
-        return Tensor<T>.build(shape: g.outputShape(channels: outChannels)) { out in
+        let outputShape = g.outputShape(channels: outChannels)
+        // The GEMMs (beta 0) write every output element, so the storage starts uninitialized.
+        return Tensor<T>.buildUninitialized(shape: outputShape) { out in
             let positions = g.outputPositions
-            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else { return }
+            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else {
+                zeroFill(out, count: outputShape.reduce(1, *))
+                return
+            }
             input.withUnsafeBufferPointer { xBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
                     let x = xBuffer.baseAddress!, f = fBuffer.baseAddress!
@@ -306,9 +311,8 @@ enum ConvKernels {
                         return
                     }
                     let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
+                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
+                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
                         while start < g.batch {
                             let count = Swift.min(chunk, g.batch - start)
@@ -343,9 +347,8 @@ enum ConvKernels {
                         return
                     }
                     let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
+                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
+                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
                         while start < g.batch {
                             let count = Swift.min(chunk, g.batch - start)
@@ -368,9 +371,13 @@ enum ConvKernels {
     ) -> Tensor<T> {
         let outChannels = filterShape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
-        return Tensor<T>.build(shape: filterShape) { df in
+        // The first GEMM (beta 0) writes every element, so the storage starts uninitialized.
+        return Tensor<T>.buildUninitialized(shape: filterShape) { df in
             let positions = g.outputPositions
-            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else { return }
+            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else {
+                zeroFill(df, count: filterShape.reduce(1, *))
+                return
+            }
             gradient.withUnsafeBufferPointer { gBuffer in
                 input.withUnsafeBufferPointer { xBuffer in
                     let dy = gBuffer.baseAddress!, x = xBuffer.baseAddress!
@@ -381,9 +388,8 @@ enum ConvKernels {
                         return
                     }
                     let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
+                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
+                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
                         while start < g.batch {
                             let count = Swift.min(chunk, g.batch - start)

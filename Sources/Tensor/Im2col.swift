@@ -27,23 +27,22 @@ extension ConvKernels {
                         let y = y0 + a * g.dilationHeight
                         let dst = row + a * kw * c
                         if y < 0 || y >= g.inputHeight {
-                            for e in 0..<(kw * c) { dst[e] = 0 }
+                            dst.update(repeating: 0, count: kw * c)
                             continue
                         }
                         let rowBase = input + ((n * g.inputHeight + y) * g.inputWidth) * c
                         if contiguousKernelRows && fitsHorizontally {
                             let src = rowBase + x0 * c
-                            for e in 0..<(kw * c) { dst[e] = src[e] }
+                            dst.update(from: src, count: kw * c)
                             continue
                         }
                         for b in 0..<kw {
                             let x = x0 + b * g.dilationWidth
                             let d = dst + b * c
                             if x < 0 || x >= g.inputWidth {
-                                for e in 0..<c { d[e] = 0 }
+                                d.update(repeating: 0, count: c)
                             } else {
-                                let src = rowBase + x * c
-                                for e in 0..<c { d[e] = src[e] }
+                                d.update(from: rowBase + x * c, count: c)
                             }
                         }
                     }

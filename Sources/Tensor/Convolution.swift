@@ -1,6 +1,6 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
-// Regular convolution runs as im2col + one BLAS ?gemm per chunk of images (see Im2col.swift);
+// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
 
@@ -116,7 +116,7 @@ extension Tensor {
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its input:
     /// `gradient` (`[N, OH, OW, Cout]`) times the filter, scattered back to `inputShape` (the
-    /// transposed convolution), computed as one GEMM per chunk of images and col2im.
+    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im.
     ///
     /// - Precondition: `inputShape` and `filter` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.
@@ -140,7 +140,7 @@ extension Tensor {
     }
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its filter:
-    /// `im2col(input)^T * gradient`, accumulated over chunks of images, reshaped to `filterShape`
+    /// `im2col(input)^T * gradient`, accumulated over chunks of output positions, reshaped to `filterShape`
     /// (`[KH, KW, Cin, Cout]`).
     ///
     /// - Precondition: `input` and `filterShape` are rank 4 with matching channels, and
@@ -276,20 +276,29 @@ extension Tensor {
 /// The convolution kernels, generic over the scalar type; called with concrete `Float` or
 /// `Double` tensors so the compiler specializes and vectorizes the loops.
 enum ConvKernels {
-    /// Upper bound on the im2col buffer, in elements (16 MiB of Float); a chunk holds at least one image.
-    static let columnBufferLimit = 1 << 22
+    /// Target size of one im2col chunk in bytes: 2 MiB of columns stay in cache between im2col
+    /// writing them and the GEMM reading them, instead of a whole batch's matrix going to memory.
+    static let columnChunkBytes = 2 << 20
+    /// The fewest rows a chunk has (unless the whole convolution has fewer), so each GEMM still
+    /// has enough rows to run at full speed when `K` is large.
+    static let minimumChunkRows = 128
 
-    /// Images per im2col chunk (at least 1) so that the column buffer of `columns`-wide rows
-    /// stays within `limit` elements.
-    static func imagesPerChunk(_ g: Conv2DGeometry, columns: Int, limit: Int = columnBufferLimit) -> Int {
-        let perImage = Swift.max(g.outputPositions * columns, 1)
-        return Swift.max(1, Swift.min(g.batch, limit / perImage))
+    /// The default column-buffer limit, in elements, for `columns`-wide rows of `T`.
+    static func columnLimit<T>(_ type: T.Type, columns: Int) -> Int {
+        Swift.max(columnChunkBytes / MemoryLayout<T>.stride, minimumChunkRows * columns)
+    }
+
+    /// Output positions (column-matrix rows, flat over the batch) per im2col chunk: at least 1 and
+    /// at most all of them, such that a chunk of `columns`-wide rows stays within `limit` elements.
+    static func rowsPerChunk(_ g: Conv2DGeometry, columns: Int, limit: Int) -> Int {
+        let rows = g.batch * g.outputPositions
+        return Swift.max(1, Swift.min(rows, limit / Swift.max(columns, 1)))
     }
 
     // MARK: Regular
 
     static func forward<T: TensorScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int = columnBufferLimit
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
@@ -310,16 +319,17 @@ enum ConvKernels {
                                alpha: 1, a: x, lda: k, b: f, ldb: outChannels, beta: 0, c: out, ldc: outChannels)
                         return
                     }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
+                    let total = g.batch * positions
+                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
                     // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
+                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
-                            im2col(g, input: x, firstImage: start, imageCount: count, columns: cols)
-                            T.gemm(transposeA: false, transposeB: false, m: count * positions, n: outChannels, k: k,
+                        while start < total {
+                            let count = Swift.min(chunk, total - start)
+                            im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
+                            T.gemm(transposeA: false, transposeB: false, m: count, n: outChannels, k: k,
                                    alpha: 1, a: cols, lda: k, b: f, ldb: outChannels,
-                                   beta: 0, c: out + start * positions * outChannels, ldc: outChannels)
+                                   beta: 0, c: out + start * outChannels, ldc: outChannels)
                             start += count
                         }
                     }
@@ -329,7 +339,7 @@ enum ConvKernels {
     }
 
     static func backwardInput<T: TensorScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int = columnBufferLimit
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
@@ -346,17 +356,18 @@ enum ConvKernels {
                                alpha: 1, a: dy, lda: outChannels, b: f, ldb: outChannels, beta: 0, c: dx, ldc: k)
                         return
                     }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
+                    let total = g.batch * positions
+                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
                     // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
+                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
+                        while start < total {
+                            let count = Swift.min(chunk, total - start)
                             // dCols [rows, K] = dY [rows, Cout] * F^T, F viewed as [K, Cout].
-                            T.gemm(transposeA: false, transposeB: true, m: count * positions, n: k, k: outChannels,
-                                   alpha: 1, a: dy + start * positions * outChannels, lda: outChannels,
+                            T.gemm(transposeA: false, transposeB: true, m: count, n: k, k: outChannels,
+                                   alpha: 1, a: dy + start * outChannels, lda: outChannels,
                                    b: f, ldb: outChannels, beta: 0, c: cols, ldc: k)
-                            col2im(g, columns: cols, firstImage: start, imageCount: count, gradient: dx)
+                            col2im(g, columns: cols, firstRow: start, rowCount: count, gradient: dx)
                             start += count
                         }
                     }
@@ -367,7 +378,7 @@ enum ConvKernels {
 
     static func backwardFilter<T: TensorScalar>(
         _ gradient: Tensor<T>, _ input: Tensor<T>, _ filterShape: [Int], _ g: Conv2DGeometry,
-        columnLimit: Int = columnBufferLimit
+        columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filterShape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
@@ -387,16 +398,17 @@ enum ConvKernels {
                                alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
                         return
                     }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
+                    let total = g.batch * positions
+                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
                     // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * positions * k) { (cols: UnsafeMutablePointer<T>) in
+                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
                         var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
-                            im2col(g, input: x, firstImage: start, imageCount: count, columns: cols)
+                        while start < total {
+                            let count = Swift.min(chunk, total - start)
+                            im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
                             // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
-                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count * positions,
-                                   alpha: 1, a: cols, lda: k, b: dy + start * positions * outChannels, ldb: outChannels,
+                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
+                                   alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
                                    beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
                             start += count
                         }

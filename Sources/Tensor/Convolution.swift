@@ -389,28 +389,31 @@ enum ConvKernels {
                 zeroFill(df, count: filterShape.reduce(1, *))
                 return
             }
-            gradient.withUnsafeBufferPointer { gBuffer in
-                input.withUnsafeBufferPointer { xBuffer in
-                    let dy = gBuffer.baseAddress!, x = xBuffer.baseAddress!
-                    if g.isPointwise {
-                        // dF [Cin, Cout] = X^T [Cin, N*H*W] * dY [N*H*W, Cout].
-                        T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: g.batch * positions,
-                               alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
-                        return
-                    }
-                    let total = g.batch * positions
-                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
-                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
-                        var start = 0
-                        while start < total {
-                            let count = Swift.min(chunk, total - start)
-                            im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
-                            // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
-                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
-                                   alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
-                                   beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
-                            start += count
+            // A small K x Cout output over a long inner dimension: fastest on one BLAS thread.
+            BLASThreading.withThreads(BLASThreading.weightGradientThreads) {
+                gradient.withUnsafeBufferPointer { gBuffer in
+                    input.withUnsafeBufferPointer { xBuffer in
+                        let dy = gBuffer.baseAddress!, x = xBuffer.baseAddress!
+                        if g.isPointwise {
+                            // dF [Cin, Cout] = X^T [Cin, N*H*W] * dY [N*H*W, Cout].
+                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: g.batch * positions,
+                                   alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
+                            return
+                        }
+                        let total = g.batch * positions
+                        let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
+                        // im2col (or the GEMM) writes every element of the column buffer before it is read.
+                        withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
+                            var start = 0
+                            while start < total {
+                                let count = Swift.min(chunk, total - start)
+                                im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
+                                // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
+                                T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
+                                       alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
+                                       beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
+                                start += count
+                            }
                         }
                     }
                 }

@@ -21,16 +21,10 @@ public func conv2d<Scalar: TensorScalar>(
     let value = x.conv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
     let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
     return Variable.record("conv2d", value: value, inputs: [input, filter]) { g in
-        [
-            needsInput
-                ? Tensor.conv2dBackwardInput(
-                    gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-            needsFilter
-                ? Tensor.conv2dBackwardFilter(
-                    gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-        ]
+        let (dx, df) = conv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
+        return [dx, df]
     }
 }
 
@@ -89,13 +83,24 @@ public func conv2d<Scalar: TensorScalar>(
     return recordBiasActivation(
         "conv2d", value: value, input: input, weight: filter, bias: bias, applyingReLU: applyingReLU
     ) { g in
-        (needsInput
-            ? Tensor.conv2dBackwardInput(
-                gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
-            : nil,
-         needsFilter
-            ? Tensor.conv2dBackwardFilter(
-                gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
-            : nil)
+        conv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
     }
+}
+
+/// The input and filter gradients of a regular convolution for the upstream gradient `g`, each
+/// computed only if needed (`nil` otherwise).
+private func conv2dGradients<Scalar: TensorScalar>(
+    _ g: Tensor<Scalar>, input x: Tensor<Scalar>, filter f: Tensor<Scalar>, needsInput: Bool, needsFilter: Bool,
+    strides: (Int, Int), padding: Padding, dilations: (Int, Int)
+) -> (Tensor<Scalar>?, Tensor<Scalar>?) {
+    (needsInput
+        ? Tensor.conv2dBackwardInput(
+            gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil,
+     needsFilter
+        ? Tensor.conv2dBackwardFilter(
+            gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil)
 }

@@ -295,6 +295,29 @@ enum ConvKernels {
         return Swift.max(1, Swift.min(rows, limit / Swift.max(columns, 1)))
     }
 
+    /// Walks the output positions in chunks of ``rowsPerChunk(_:columns:limit:)`` rows (the
+    /// limit in elements, by default ``columnLimit(_:columns:)``) with one scratch column buffer
+    /// of `columns`-wide rows, calling `body(firstRow, rowCount, buffer)` for each chunk. With
+    /// `input`, each chunk's rows are filled by im2col first; otherwise `body` must write the
+    /// rows it reads (the buffer starts uninitialized).
+    @inline(__always)
+    static func forEachColumnChunk<T: TensorScalar>(
+        _ g: Conv2DGeometry, columns: Int, limit: Int?, im2colOf input: UnsafePointer<T>?,
+        _ body: (_ firstRow: Int, _ rowCount: Int, _ buffer: UnsafeMutablePointer<T>) -> Void
+    ) {
+        let total = g.batch * g.outputPositions
+        let chunk = rowsPerChunk(g, columns: columns, limit: limit ?? columnLimit(T.self, columns: columns))
+        withScratchBuffer(count: chunk * columns) { (buffer: UnsafeMutablePointer<T>) in
+            var start = 0
+            while start < total {
+                let count = Swift.min(chunk, total - start)
+                if let input { im2col(g, input: input, firstRow: start, rowCount: count, columns: buffer) }
+                body(start, count, buffer)
+                start += count
+            }
+        }
+    }
+
     // MARK: Regular
 
     static func forward<T: TensorScalar>(
@@ -319,19 +342,10 @@ enum ConvKernels {
                                alpha: 1, a: x, lda: k, b: f, ldb: outChannels, beta: 0, c: out, ldc: outChannels)
                         return
                     }
-                    let total = g.batch * positions
-                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
-                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
-                        var start = 0
-                        while start < total {
-                            let count = Swift.min(chunk, total - start)
-                            im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
-                            T.gemm(transposeA: false, transposeB: false, m: count, n: outChannels, k: k,
-                                   alpha: 1, a: cols, lda: k, b: f, ldb: outChannels,
-                                   beta: 0, c: out + start * outChannels, ldc: outChannels)
-                            start += count
-                        }
+                    forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: x) { start, count, cols in
+                        T.gemm(transposeA: false, transposeB: false, m: count, n: outChannels, k: k,
+                               alpha: 1, a: cols, lda: k, b: f, ldb: outChannels,
+                               beta: 0, c: out + start * outChannels, ldc: outChannels)
                     }
                 }
             }
@@ -356,20 +370,12 @@ enum ConvKernels {
                                alpha: 1, a: dy, lda: outChannels, b: f, ldb: outChannels, beta: 0, c: dx, ldc: k)
                         return
                     }
-                    let total = g.batch * positions
-                    let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
-                    // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                    withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
-                        var start = 0
-                        while start < total {
-                            let count = Swift.min(chunk, total - start)
-                            // dCols [rows, K] = dY [rows, Cout] * F^T, F viewed as [K, Cout].
-                            T.gemm(transposeA: false, transposeB: true, m: count, n: k, k: outChannels,
-                                   alpha: 1, a: dy + start * outChannels, lda: outChannels,
-                                   b: f, ldb: outChannels, beta: 0, c: cols, ldc: k)
-                            col2im(g, columns: cols, firstRow: start, rowCount: count, gradient: dx)
-                            start += count
-                        }
+                    forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: nil) { start, count, cols in
+                        // dCols [rows, K] = dY [rows, Cout] * F^T, F viewed as [K, Cout].
+                        T.gemm(transposeA: false, transposeB: true, m: count, n: k, k: outChannels,
+                               alpha: 1, a: dy + start * outChannels, lda: outChannels,
+                               b: f, ldb: outChannels, beta: 0, c: cols, ldc: k)
+                        col2im(g, columns: cols, firstRow: start, rowCount: count, gradient: dx)
                     }
                 }
             }
@@ -400,20 +406,11 @@ enum ConvKernels {
                                    alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
                             return
                         }
-                        let total = g.batch * positions
-                        let chunk = rowsPerChunk(g, columns: k, limit: columnLimit ?? Self.columnLimit(T.self, columns: k))
-                        // im2col (or the GEMM) writes every element of the column buffer before it is read.
-                        withScratchBuffer(count: chunk * k) { (cols: UnsafeMutablePointer<T>) in
-                            var start = 0
-                            while start < total {
-                                let count = Swift.min(chunk, total - start)
-                                im2col(g, input: x, firstRow: start, rowCount: count, columns: cols)
-                                // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
-                                T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
-                                       alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
-                                       beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
-                                start += count
-                            }
+                        forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: x) { start, count, cols in
+                            // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
+                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
+                                   alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
+                                   beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
                         }
                     }
                 }

@@ -53,9 +53,20 @@ extension Tensor {
         return Tensor.buildUninitialized(shape: gradient.shape) { dx in
             gradient.withUnsafeBufferPointer { g in
                 output.withUnsafeBufferPointer { y in
-                    let n = g.count
-                    let (gp, yp) = (g.baseAddress!, y.baseAddress!)
-                    for i in 0..<n { dx[i] = yp[i] > 0 ? gp[i] : 0 }
+                    let (gp, yp, n) = (g.baseAddress!, y.baseAddress!, g.count)
+                    // Specialized per element type: a generic loop here would run unspecialized
+                    // when called from another module.
+                    if Scalar.self == Float.self {
+                        BiasActivationKernels.reluMask(
+                            UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(yp)),
+                            UnsafeMutablePointer<Float>(OpaquePointer(dx)), count: n)
+                    } else if Scalar.self == Double.self {
+                        BiasActivationKernels.reluMask(
+                            UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(yp)),
+                            UnsafeMutablePointer<Double>(OpaquePointer(dx)), count: n)
+                    } else {
+                        BiasActivationKernels.reluMask(gp, yp, dx, count: n)
+                    }
                 }
             }
         }
@@ -85,7 +96,18 @@ extension Tensor {
         guard applyingReLU else {
             biasGradient.scalars.withUnsafeMutableBufferPointer { db in
                 gradient.withUnsafeBufferPointer { g in
-                    for r in 0..<rows { Scalar.accumulate(.sum, db.baseAddress!, g.baseAddress! + r * channels, channels) }
+                    guard let gp = g.baseAddress, let dp = db.baseAddress else { return }
+                    if Scalar.self == Float.self {
+                        BiasActivationKernels.sumRows(
+                            UnsafePointer<Float>(OpaquePointer(gp)), UnsafeMutablePointer<Float>(OpaquePointer(dp)),
+                            rows: rows, channels: channels)
+                    } else if Scalar.self == Double.self {
+                        BiasActivationKernels.sumRows(
+                            UnsafePointer<Double>(OpaquePointer(gp)), UnsafeMutablePointer<Double>(OpaquePointer(dp)),
+                            rows: rows, channels: channels)
+                    } else {
+                        BiasActivationKernels.sumRows(gp, dp, rows: rows, channels: channels)
+                    }
                 }
             }
             return (gradient, biasGradient)
@@ -140,6 +162,26 @@ enum BiasActivationKernels {
                 for c in 0..<channels { row[c] += bias[c] }
                 row += channels
             }
+        }
+    }
+
+    /// `dx[i] = y[i] > 0 ? g[i] : 0`.
+    @inline(__always)
+    static func reluMask<T: BinaryFloatingPoint>(
+        _ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, count: Int
+    ) {
+        for i in 0..<count { dx[i] = y[i] > 0 ? g[i] : 0 }
+    }
+
+    /// `db[c] += g[r, c]` over every row.
+    @inline(__always)
+    static func sumRows<T: BinaryFloatingPoint>(
+        _ g: UnsafePointer<T>, _ db: UnsafeMutablePointer<T>, rows: Int, channels: Int
+    ) {
+        var row = g
+        for _ in 0..<rows {
+            for c in 0..<channels { db[c] += row[c] }
+            row += channels
         }
     }
 

@@ -56,8 +56,8 @@ struct Bench: ParsableCommand {
         let total = times.reduce(0, +) / 1000
         let imagesPerSecond = Double(batchSize * steps) / total
         print(String(
-            format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f}",
-            model.rawValue, mode.rawValue, batchSize, imagesPerSecond, median, peakResidentMegabytes()))
+            format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f,\"blas_core\":\"%@\"}",
+            model.rawValue, mode.rawValue, batchSize, imagesPerSecond, median, peakResidentMegabytes(), BLASInfo.coreName))
     }
 }
 

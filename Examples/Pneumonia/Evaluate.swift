@@ -43,31 +43,51 @@ struct Evaluate: ParsableCommand {
         let info = loaded.info
         let dataURL = URL(fileURLWithPath: data)
         let images: LabelledImages
+        let multiclass = info.classNames == ImageFolder.causeClassNames
         if DataLoading.isArchive(data) {
+            guard !multiclass else { throw PneumoniaError("\(checkpoint) classifies \(info.classNames); \(data) has no such labels") }
             images = try DataLoading.archive(url: dataURL, split: split, preprocessing: info.preprocessing)
         } else {
             images = try DataLoading.folder(root: dataURL, preprocessing: info.preprocessing,
-                                            cacheDirectory: cacheDir.map { URL(fileURLWithPath: $0) })
+                                            cacheDirectory: cacheDir.map { URL(fileURLWithPath: $0) },
+                                            labelling: multiclass ? .pneumoniaCause : .folders)
         }
         guard images.dataset.classNames == info.classNames else {
             throw PneumoniaError("\(data) has classes \(images.dataset.classNames) but the checkpoint was trained on \(info.classNames)")
         }
-        let probabilities = try predictProbabilities(model: loaded.model, dataset: images.dataset, batchSize: batchSize)
-        let chosen = threshold ?? info.threshold
-        let evaluation = try BinaryEvaluation(files: images.names, labels: images.dataset.labels, probabilities: probabilities,
-                                              threshold: chosen, classNames: info.classNames)
         let outURL = URL(fileURLWithPath: out)
         try makeDirectory(outURL)
-        try evaluation.write(to: outURL, extra: [
+        let extra: [(String, JSONValue)] = [
             ("split", .string(DataLoading.isArchive(data) ? split : "evaluation")), ("model", .string(info.model.rawValue)),
             ("data", .string(data)), ("checkpoint", .string(checkpoint)),
-        ])
-        let report = """
+        ]
+        let heading = """
             # \(info.model.rawValue) evaluated on \(data)
 
             - Command: `pneumonia \(CommandLine.arguments.dropFirst().joined(separator: " "))`
             - Checkpoint: `\(checkpoint)` (\(info.model.rawValue), input \(info.imageSize)x\(info.imageSize)x\(info.channels), \
             training seed \(info.seed)).
+            """
+        if multiclass {
+            let rows = try predictOutputs(model: loaded.model, dataset: images.dataset, batchSize: batchSize, columns: info.classNames.count)
+            let evaluation = try MulticlassEvaluation(files: images.names, labels: images.dataset.labels, probabilities: rows,
+                                                      classNames: info.classNames)
+            try evaluation.write(to: outURL, extra: extra)
+            try writeText(heading + "\n- Decision: the most probable class (arg-max).\n\n" + evaluation.markdown(title: "Results"),
+                          to: outURL.appendingPathComponent("report.md"))
+            print(String(format: "%d images: accuracy %.3f, macro F1 %.3f, macro AUC (one vs rest) %@", evaluation.labels.count,
+                         evaluation.accuracy, evaluation.report.macroAverage.f1Score,
+                         evaluation.macroAUC.map { String(format: "%.3f", $0) } ?? "n/a"))
+            print("wrote \(outURL.path)/{metrics.json,predictions.csv,report.md,confusion-matrix.svg}")
+            return
+        }
+        let probabilities = try predictProbabilities(model: loaded.model, dataset: images.dataset, batchSize: batchSize)
+        let chosen = threshold ?? info.threshold
+        let evaluation = try BinaryEvaluation(files: images.names, labels: images.dataset.labels, probabilities: probabilities,
+                                              threshold: chosen, classNames: info.classNames)
+        try evaluation.write(to: outURL, extra: extra)
+        let report = """
+            \(heading)
             - Threshold: \(String(format: "%.4f", chosen)) (\(threshold == nil ? "the checkpoint's, chosen on its validation split" : "given on the command line")).
 
             \(evaluation.markdown(title: "Results"))
@@ -120,6 +140,20 @@ struct Predict: ParsableCommand {
             records.append(ImageRecord(file: path, label: 0))
         }
         let dataset = ImageDataset(records: records, classNames: info.classNames, preprocessing: preprocessing, pixels: pixels)
+        if info.classNames.count > 2 {
+            let rows = try predictOutputs(model: loaded.model, dataset: dataset, columns: info.classNames.count)
+            return zip(images, rows).map { path, row in
+                let predicted = row.indices.max { row[$0] < row[$1] } ?? 0
+                if json {
+                    return JSONValue.object([
+                        ("file", .string(path)), ("prediction", .integer(predicted)), ("class", .string(info.classNames[predicted])),
+                        ("probabilities", .object(zip(info.classNames, row).map { ($0, .number($1)) })),
+                    ]).text(indent: nil)
+                }
+                let text = zip(info.classNames, row).map { "\($0) \(String(format: "%.4f", $1))" }.joined(separator: " ")
+                return "\(path)\t\(info.classNames[predicted])\t\(text)"
+            }
+        }
         let probabilities = try predictProbabilities(model: loaded.model, dataset: dataset)
         let cut = threshold ?? info.threshold
         return zip(images, probabilities).map { path, p in

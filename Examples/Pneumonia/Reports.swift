@@ -130,14 +130,19 @@ struct BinaryEvaluation {
                                    ("fn", .integer(c.falseNegatives)), ("tp", .integer(c.truePositives))])),
             ("positives", .integer(labels.filter { $0 == 1 }.count)), ("negatives", .integer(labels.filter { $0 == 0 }.count)),
         ]
+        members.append(("ci95", Self.intervalsJSON(intervals)))
+        return JSONValue.object(members + extra).text() + "\n"
+    }
+
+    /// The `ci95` object of `metrics.json`: level, method, resamples, and `lower`/`upper` per metric.
+    static func intervalsJSON(_ intervals: [(String, ConfidenceInterval?)]) -> JSONValue {
         var ci: [(String, JSONValue)] = [
-            ("level", .number(0.95)), ("method", .string("stratified percentile bootstrap")), ("resamples", .integer(Self.resamples)),
+            ("level", .number(0.95)), ("method", .string("stratified percentile bootstrap")), ("resamples", .integer(resamples)),
         ]
         for (name, interval) in intervals {
             ci.append((name, interval.map { .object([("lower", .finite($0.lower)), ("upper", .finite($0.upper))]) } ?? .null))
         }
-        members.append(("ci95", .object(ci)))
-        return JSONValue.object(members + extra).text() + "\n"
+        return .object(ci)
     }
 
     /// `predictions.csv`: `file,label,probability,prediction`.

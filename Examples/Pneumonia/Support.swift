@@ -29,10 +29,12 @@ extension SeedModel {
     var defaultBatchSize: Int { self == .cnn150 ? 20 : 32 }
 
     /// The model built for square `imageSize` inputs with `channels` channels (the seed's size
-    /// unless overridden); throws a one-line error when the model cannot take that size.
-    func build(imageSize: Int, channels: Int, seed: UInt64) throws -> Sequential<Float> {
+    /// unless overridden) and `classCount` classes (2: one sigmoid output; more: softmax outputs);
+    /// throws a one-line error when the model cannot take that size.
+    func build(imageSize: Int, channels: Int, seed: UInt64, classCount: Int = 2) throws -> Sequential<Float> {
         do {
-            return try Sequential<Float>(inputShape: [imageSize, imageSize, channels], seed: seed, name: rawValue, layers: layers())
+            return try Sequential<Float>(inputShape: [imageSize, imageSize, channels], seed: seed, name: rawValue,
+                                         layers: layers(classCount: classCount))
         } catch {
             throw PneumoniaError("model \(rawValue) cannot take \(imageSize)x\(imageSize)x\(channels) inputs: \(error)")
         }
@@ -115,7 +117,8 @@ struct LoadedCheckpoint {
         if let expectedModel, expectedModel != info.model {
             throw PneumoniaError("\(url.path) is a checkpoint of model \(info.model.rawValue), not \(expectedModel.rawValue)")
         }
-        let model = try info.model.build(imageSize: info.imageSize, channels: info.channels, seed: info.seed)
+        let model = try info.model.build(imageSize: info.imageSize, channels: info.channels, seed: info.seed,
+                                         classCount: info.classNames.count)
         do { try model.loadWeights(from: file, source: url.path) } catch {
             throw PneumoniaError("\(url.path) does not hold \(info.model.rawValue) weights: \(error)")
         }
@@ -158,10 +161,10 @@ enum DataLoading {
     }
 
     /// A class folder's images, named relative to `root`.
-    static func folder(root: URL, preprocessing: ImagePreprocessing, cacheDirectory: URL?, limit: Int? = nil, seed: UInt64 = 0) throws
-        -> LabelledImages
+    static func folder(root: URL, preprocessing: ImagePreprocessing, cacheDirectory: URL?, limit: Int? = nil, seed: UInt64 = 0,
+                       labelling: Labelling = .folders) throws -> LabelledImages
     {
-        let folder = try ImageFolder(root: root)
+        let folder = try ImageFolder(root: root, labelling: labelling)
         let records = limited(folder.records, limit: limit, seed: seed)
         let dataset = try load(records: records, classNames: folder.classNames, preprocessing: preprocessing, cacheDirectory: cacheDirectory)
         return LabelledImages(dataset: dataset, names: dataset.records.map { relativePath($0.path, to: root) })
@@ -220,22 +223,29 @@ enum DataLoading {
 
 /// The probability of pneumonia for every image of `dataset`, in inference mode, in batches.
 func predictProbabilities(model: Sequential<Float>, dataset: ImageDataset, batchSize: Int = 32) throws -> [Double] {
+    try predictOutputs(model: model, dataset: dataset, batchSize: batchSize, columns: 1).map { $0[0] }
+}
+
+/// The model's `columns` outputs for every image of `dataset` (class probabilities of a softmax
+/// model, or the one probability of a sigmoid model), in inference mode, in batches.
+func predictOutputs(model: Sequential<Float>, dataset: ImageDataset, batchSize: Int = 32, columns: Int) throws -> [[Double]] {
     let source = ImageBatchSource<Float>(dataset)
-    var probabilities: [Double] = []
-    probabilities.reserveCapacity(dataset.count)
+    var rows: [[Double]] = []
+    rows.reserveCapacity(dataset.count)
     var start = 0
     while start < source.count {
         let indices = Array(start..<min(source.count, start + batchSize))
         let (x, _) = try source.batch(indices)
         try model.checkInput(x.shape)
         let output = model(x)
-        guard output.count == indices.count else {
-            throw PneumoniaError("the model gives \(output.shape) outputs for \(indices.count) images; expected one probability per image")
+        guard output.count == indices.count * columns else {
+            throw PneumoniaError("the model gives \(output.shape) outputs for \(indices.count) images; expected \(columns) per image")
         }
-        probabilities += output.scalars.map { Double($0) }
+        let values = output.scalars.map { Double($0) }
+        for i in indices.indices { rows.append(Array(values[(i * columns)..<((i + 1) * columns)])) }
         start += batchSize
     }
-    return probabilities
+    return rows
 }
 
 /// Creates `url` (and its parents) as a folder, with a one-line error when that fails.

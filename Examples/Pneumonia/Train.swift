@@ -18,8 +18,19 @@ struct Train: ParsableCommand {
             --image-size). Every model uses its seed's image size, channels, optimizer (RMSprop 1e-4 \
             for cnn150, Adam 1e-3 otherwise) and batch size (20 for cnn150, 32 otherwise) unless a \
             flag overrides it. The decision threshold stored in the checkpoint maximizes Youden's J \
-            (sensitivity + specificity - 1) on the validation split.
+            (sensitivity + specificity - 1) on the validation split. With --labels cause the task is \
+            NORMAL / BACTERIA / VIRUS from the file names (seed 000's future work): the model ends in a \
+            3-way softmax trained with sparse categorical cross-entropy, each image gets its most \
+            probable class, and early stopping watches val_loss.
             """)
+
+    /// What the labels are.
+    enum LabelMode: String, ExpressibleByArgument, CaseIterable {
+        /// The class folders: NORMAL / PNEUMONIA.
+        case folders
+        /// The cause of pneumonia from the file names: NORMAL / BACTERIA / VIRUS.
+        case cause
+    }
 
     @Option(help: "The model: \(SeedModel.allCases.map(\.rawValue).joined(separator: ", ")).")
     var model: SeedModel
@@ -69,6 +80,9 @@ struct Train: ParsableCommand {
     @Option(help: "Where decoded images are cached (default: OUT/cache); share it between runs to decode once.")
     var cacheDir: String?
 
+    @Option(help: "Labels: folders (NORMAL / PNEUMONIA) or cause (NORMAL / BACTERIA / VIRUS from the file names).")
+    var labels: LabelMode = .folders
+
     @Flag(help: "No progress output.")
     var quiet = false
 
@@ -97,6 +111,7 @@ struct Train: ParsableCommand {
         let train: ImageDataset, validation: ImageDataset, validationNames: [String], size: Int
         var splitDescription: String
         if DataLoading.isArchive(data) {
+            guard labels == .folders else { throw PneumoniaError("--labels cause needs image files named like person1_virus_6.jpeg, not \(data)") }
             let native = try DataLoading.archiveImageSize(url: dataURL)
             if let imageSize {
                 size = imageSize
@@ -115,7 +130,8 @@ struct Train: ParsableCommand {
         } else {
             size = imageSize ?? model.inputShape[0]
             let preprocessing = ImagePreprocessing(width: size, height: size, channels: channelCount)
-            let splits = try SplitFolders(root: dataURL, names: ["train", "val"])
+            let splits = try SplitFolders(root: dataURL, names: ["train", "val"],
+                                          labelling: labels == .cause ? .pneumoniaCause : .folders)
             guard let trainFolder = splits.splits["train"] else { throw PneumoniaError("\(dataURL.path) has no train/ folder") }
             var records = trainFolder.records
             if let val = splits.splits["val"] {
@@ -124,7 +140,7 @@ struct Train: ParsableCommand {
                 }
                 records += val.records
             }
-            guard trainFolder.classNames.count == 2 else {
+            guard trainFolder.classNames.count == 2 || labels == .cause else {
                 throw PneumoniaError("\(trainFolder.root.path) has classes \(trainFolder.classNames); the models need two (NORMAL, PNEUMONIA)")
             }
             records = DataLoading.limited(records, limit: limit, seed: seed)
@@ -149,45 +165,78 @@ struct Train: ParsableCommand {
         say("training on \(train.count) images (\(countText(train))), validating on \(validation.count) (\(countText(validation)))")
 
         // The model, optimizer and data sources.
-        let network = try model.build(imageSize: size, channels: channelCount, seed: seed)
+        let classCount = classNames.count
+        let multiclass = classCount > 2
+        let network = try model.build(imageSize: size, channels: channelCount, seed: seed, classCount: classCount)
         let optimizer = model.defaultOptimizer(learningRate: learningRate)
         let batch = batchSize ?? model.defaultBatchSize
         let augmentation = augment ? Augmentation(rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1) : nil
         var trainSource = ImageBatchSource<Float>(train, augmentation: augmentation, seed: seed)
-        if oversample { trainSource = trainSource.oversampled(seed: seed) }
+        var oversampling = ""
+        if oversample {
+            trainSource = trainSource.oversampled(seed: seed)
+            let counts = classNames.indices.map { c in "\(trainSource.sampleLabels.filter { $0 == c }.count) \(classNames[c])" }
+            oversampling = "oversampled to \(trainSource.count) images per epoch (\(counts.joined(separator: ", ")))"
+            say("training images " + oversampling)
+        }
         let validationSource = ImageBatchSource<Float>(validation)
         let weights = classWeights ? balancedClassWeights(labels: trainSource.sampleLabels, classCount: classNames.count) : nil
         if let weights { say("class weights: " + weights.keys.sorted().map { "\(classNames[$0]) \(String(format: "%.3f", weights[$0]!))" }.joined(separator: ", ")) }
         say("\(model.rawValue): \(network.totalParameterCount) parameters, \(model.optimizerName) learning rate \(optimizer.learningRate), batch \(batch), \(epochs) epochs")
 
-        let trainer = Trainer(model: network, loss: .binaryCrossEntropy(), optimizer: optimizer, seed: seed,
+        let trainer = Trainer(model: network, loss: multiclass ? .sparseCategoricalCrossEntropy() : .binaryCrossEntropy(),
+                              optimizer: optimizer, seed: seed,
                               progress: quiet ? ProgressReporter(style: .silent) : .automatic())
+        let monitored = multiclass ? "val_loss" : "val_auc"
         var callbacks: [any Callback<Float>] = []
         if let earlyStoppingPatience {
-            callbacks.append(EarlyStopping<Float>(monitor: "val_auc", patience: earlyStoppingPatience, restoreBestWeights: true))
+            callbacks.append(EarlyStopping<Float>(monitor: monitored, patience: earlyStoppingPatience, restoreBestWeights: true))
         }
         let history = try trainer.fit(trainSource, epochs: epochs, batchSize: batch, validation: validationSource,
                                       classWeights: weights, callbacks: callbacks)
         let trainingSeconds = Date().timeIntervalSince(start)
 
         // Threshold and validation metrics.
-        let probabilities = try predictProbabilities(model: network, dataset: validation, batchSize: batch)
-        let labels = validation.labels
+        let extra: [(String, JSONValue)] = [
+            ("split", .string("validation")), ("model", .string(model.rawValue)), ("data", .string(data)),
+            ("epochs_run", .integer(history.count)), ("training_seconds", .number(trainingSeconds)),
+        ]
         var threshold = 0.5
-        var thresholdRule = "0.5 (Youden's J needs both classes in the validation split)"
-        if Set(labels).count == 2 {
-            threshold = try ThresholdSelection.maximizingYoudenJ(labels: labels, scores: probabilities).threshold
-            thresholdRule = "maximizes Youden's J (sensitivity + specificity - 1) on the validation split"
+        let decision: String, results: String, summary: String
+        if multiclass {
+            let rows = try predictOutputs(model: network, dataset: validation, batchSize: batch, columns: classCount)
+            let evaluation = try MulticlassEvaluation(files: validationNames, labels: validation.labels, probabilities: rows,
+                                                      classNames: classNames)
+            try evaluation.write(to: outURL, extra: extra)
+            decision = "- Decision: each image is given its most probable class (arg-max of the softmax); no threshold."
+            results = evaluation.markdown(title: "Validation split")
+            summary = String(format: "validation: accuracy %.3f, macro F1 %.3f, macro AUC (one vs rest) %@",
+                             evaluation.accuracy, evaluation.report.macroAverage.f1Score,
+                             evaluation.macroAUC.map { String(format: "%.3f", $0) } ?? "n/a")
+        } else {
+            let probabilities = try predictProbabilities(model: network, dataset: validation, batchSize: batch)
+            let labels = validation.labels
+            var thresholdRule = "0.5 (Youden's J needs both classes in the validation split)"
+            if Set(labels).count == 2 {
+                threshold = try ThresholdSelection.maximizingYoudenJ(labels: labels, scores: probabilities).threshold
+                thresholdRule = "maximizes Youden's J (sensitivity + specificity - 1) on the validation split"
+            }
+            let evaluation = try BinaryEvaluation(files: validationNames, labels: labels, probabilities: probabilities,
+                                                  threshold: threshold, classNames: classNames)
+            try evaluation.write(to: outURL, extra: extra)
+            decision = """
+                - Decision threshold: \(String(format: "%.4f", threshold)), which \(thresholdRule). The validation \
+                figures below use the threshold chosen on the same images, so they are optimistic; evaluate on \
+                held-out data (`pneumonia evaluate`) for unbiased figures.
+                """
+            results = evaluation.markdown(title: "Validation split")
+            summary = String(format: "validation: accuracy %.3f, sensitivity %.3f, specificity %.3f, AUC %@ at threshold %.4f",
+                             evaluation.accuracy, evaluation.sensitivity, evaluation.specificity,
+                             evaluation.auc.map { String(format: "%.3f", $0) } ?? "n/a", threshold)
         }
         let info = CheckpointInfo(model: model, imageSize: size, channels: channelCount, classNames: classNames, threshold: threshold, seed: seed)
         try network.saveWeights(to: outURL.appendingPathComponent("checkpoint.safetensors"), metadata: info.metadata)
         try history.writeCSV(to: outURL.appendingPathComponent("history.csv"))
-        let evaluation = try BinaryEvaluation(files: validationNames, labels: labels, probabilities: probabilities,
-                                              threshold: threshold, classNames: classNames)
-        try evaluation.write(to: outURL, extra: [
-            ("split", .string("validation")), ("model", .string(model.rawValue)), ("data", .string(data)),
-            ("epochs_run", .integer(history.count)), ("training_seconds", .number(trainingSeconds)),
-        ])
         try writeText(trainingCurves(history), to: outURL.appendingPathComponent("training-curves.svg"))
 
         let flags = [augment ? "--augment" : nil, classWeights ? "--class-weights" : nil, oversample ? "--oversample" : nil].compactMap { $0 }
@@ -196,30 +245,27 @@ struct Train: ParsableCommand {
 
             - Command: `pneumonia \(CommandLine.arguments.dropFirst().joined(separator: " "))`
             - Data: \(splitDescription); \(train.count) training images (\(countText(train))), \
-            \(validation.count) validation images (\(countText(validation))).
+            \(validation.count) validation images (\(countText(validation)))\(oversampling.isEmpty ? "" : "; training images " + oversampling).
             - Model: \(model.rawValue), input \(size)x\(size)x\(channelCount), \(network.totalParameterCount) parameters.
             - Training: \(model.optimizerName), learning rate \(learningRate ?? (model == .cnn150 ? 1e-4 : 1e-3)), batch \(batch), \
-            \(history.count) of \(epochs) epochs\(earlyStoppingPatience.map { ", early stopping on val_auc with patience \($0) (best weights restored)" } ?? ""), \
+            \(history.count) of \(epochs) epochs\(earlyStoppingPatience.map { ", early stopping on \(monitored) with patience \($0) (best weights restored)" } ?? ""), \
             seed \(seed)\(flags.isEmpty ? "" : ", " + flags.joined(separator: " ")); \(String(format: "%.1f", trainingSeconds)) s.
-            - Decision threshold: \(String(format: "%.4f", threshold)), which \(thresholdRule). The validation \
-            figures below use the threshold chosen on the same images, so they are optimistic; evaluate on \
-            held-out data (`pneumonia evaluate`) for unbiased figures.
+            \(decision)
 
-            \(evaluation.markdown(title: "Validation split"))
+            \(results)
             ## Training history
 
             ```
             \(history.csv())```
 
             Files: `checkpoint.safetensors`, `history.csv`, `metrics.json`, `predictions.csv`, `training-curves.svg`, \
-            `roc.svg`, `confusion-matrix.svg`.
+            \(multiclass ? "" : "`roc.svg`, ")`confusion-matrix.svg`.
 
             """
         try writeText(report, to: outURL.appendingPathComponent("report.md"))
-        say(String(format: "validation: accuracy %.3f, sensitivity %.3f, specificity %.3f, AUC %@ at threshold %.4f",
-                   evaluation.accuracy, evaluation.sensitivity, evaluation.specificity,
-                   evaluation.auc.map { String(format: "%.3f", $0) } ?? "n/a", threshold))
-        say("wrote \(outURL.path)/{checkpoint.safetensors,history.csv,metrics.json,predictions.csv,report.md,training-curves.svg,roc.svg,confusion-matrix.svg}")
+        say(summary)
+        say("wrote \(outURL.path)/{checkpoint.safetensors,history.csv,metrics.json,predictions.csv,report.md,training-curves.svg,"
+            + (multiclass ? "" : "roc.svg,") + "confusion-matrix.svg}")
     }
 
     /// Loss and accuracy per epoch, training (solid) and validation (dashed), as two stacked charts.
@@ -229,11 +275,14 @@ struct Train: ParsableCommand {
             .init(name: "training", values: history["loss"], color: "#1f77b4"),
             .init(name: "validation", values: history["val_loss"], color: "#ff7f0e", dashed: true),
         ])
-        let accuracy = SVGPlot.lineChart(title: "Accuracy and validation AUC", xLabel: "Epoch", yLabel: "Accuracy / AUC", x: x, series: [
+        let hasAUC = !history["val_auc"].isEmpty
+        var series: [SVGPlot.Series] = [
             .init(name: "training", values: history["accuracy"], color: "#1f77b4"),
             .init(name: "validation", values: history["val_accuracy"], color: "#ff7f0e", dashed: true),
-            .init(name: "validation AUC", values: history["val_auc"], color: "#2ca02c", dashed: true),
-        ], yRange: 0...1)
+        ]
+        if hasAUC { series.append(.init(name: "validation AUC", values: history["val_auc"], color: "#2ca02c", dashed: true)) }
+        let accuracy = SVGPlot.lineChart(title: hasAUC ? "Accuracy and validation AUC" : "Accuracy", xLabel: "Epoch",
+                                         yLabel: hasAUC ? "Accuracy / AUC" : "Accuracy", x: x, series: series, yRange: 0...1)
         return SVGPlot.stacked([loss, accuracy])
     }
 }

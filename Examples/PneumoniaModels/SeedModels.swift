@@ -37,8 +37,19 @@ public enum SeedModel: String, CaseIterable, Sendable {
         try Sequential<Scalar>(inputShape: inputShape, seed: seed, name: rawValue, layers: layers())
     }
 
-    /// The model's layers, unbuilt.
-    public func layers<Scalar: TensorScalar>() -> [any Layer<Scalar>] {
+    /// The model's layers, unbuilt. With `classCount` 2 (the seeds' binary task) the model ends in
+    /// `Dense(1, sigmoid)`, the probability of the second class; with more classes (the 3-class
+    /// NORMAL / BACTERIA / VIRUS task) it ends in `Dense(classCount, softmax)`, as Keras models for
+    /// `sparse_categorical_crossentropy` do. Everything before the output layer is the same.
+    public func layers<Scalar: TensorScalar>(classCount: Int = 2) -> [any Layer<Scalar>] {
+        let output: any Layer<Scalar> = classCount > 2
+            ? Dense<Scalar>(classCount, activation: .softmax) : Dense<Scalar>(1, activation: .sigmoid)
+        let hidden: [any Layer<Scalar>] = hiddenLayers()
+        return hidden + [output]
+    }
+
+    /// The layers before the output layer, unbuilt.
+    func hiddenLayers<Scalar: TensorScalar>() -> [any Layer<Scalar>] {
         switch self {
         case .dense, .denseDropout:
             let dropout = self == .denseDropout
@@ -47,13 +58,12 @@ public enum SeedModel: String, CaseIterable, Sendable {
                 dropout ? [Dropout(0.5)] : [],
                 [Dense(64, activation: .relu)],
                 dropout ? [Dropout(0.5)] : [],
-                [Dense(1, activation: .sigmoid)],
             ])
         case .cnn:
             return [
                 Conv2D<Scalar>(32, kernelSize: 3, activation: .relu), MaxPool2D<Scalar>(2),
                 Conv2D<Scalar>(64, kernelSize: 3, activation: .relu), MaxPool2D<Scalar>(2),
-                Flatten<Scalar>(), Dense<Scalar>(128, activation: .relu), Dense<Scalar>(1, activation: .sigmoid),
+                Flatten<Scalar>(), Dense<Scalar>(128, activation: .relu),
             ]
         case .cnn150:
             return [
@@ -61,14 +71,14 @@ public enum SeedModel: String, CaseIterable, Sendable {
                 Conv2D<Scalar>(64, kernelSize: 3, activation: .relu), MaxPool2D<Scalar>(2),
                 Conv2D<Scalar>(128, kernelSize: 3, activation: .relu), MaxPool2D<Scalar>(2), SpatialDropout2D<Scalar>(0.2),
                 Conv2D<Scalar>(128, kernelSize: 3, activation: .relu), MaxPool2D<Scalar>(2), SpatialDropout2D<Scalar>(0.2),
-                Flatten<Scalar>(), Dense<Scalar>(512, activation: .relu), Dense<Scalar>(1, activation: .sigmoid),
+                Flatten<Scalar>(), Dense<Scalar>(512, activation: .relu),
             ]
         case .cnn128:
             return [
                 Conv2D<Scalar>(128, kernelSize: 3, padding: .same, activation: .relu), Dropout<Scalar>(0.2), MaxPool2D<Scalar>(2),
                 Conv2D<Scalar>(64, kernelSize: 3, activation: .relu), Dropout<Scalar>(0.2), MaxPool2D<Scalar>(2),
                 Conv2D<Scalar>(32, kernelSize: 3, activation: .relu), Dropout<Scalar>(0.2), MaxPool2D<Scalar>(2),
-                Flatten<Scalar>(), Dense<Scalar>(32, activation: .relu), Dense<Scalar>(1, activation: .sigmoid),
+                Flatten<Scalar>(), Dense<Scalar>(32, activation: .relu),
             ]
         case .deepCNN:
             let blocks: [any Layer<Scalar>] = [32, 64, 128, 256].flatMap { filters -> [any Layer<Scalar>] in
@@ -77,7 +87,7 @@ public enum SeedModel: String, CaseIterable, Sendable {
                  MaxPool2D<Scalar>(2)]
             }
             return blocks + [
-                Flatten<Scalar>(), Dense<Scalar>(256, activation: .relu), Dropout<Scalar>(0.5), Dense<Scalar>(1, activation: .sigmoid),
+                Flatten<Scalar>(), Dense<Scalar>(256, activation: .relu), Dropout<Scalar>(0.5),
             ]
         case .vgg3, .vgg5:
             let filters = self == .vgg3 ? [32, 64, 128] : [32, 64, 128, 256, 256]
@@ -88,7 +98,6 @@ public enum SeedModel: String, CaseIterable, Sendable {
             }
             return blocks + [
                 GlobalAveragePooling2D<Scalar>(), Dense<Scalar>(128, activation: .relu), Dropout<Scalar>(0.5),
-                Dense<Scalar>(1, activation: .sigmoid),
             ]
         case .xceptionMini:
             let entry: [any Layer<Scalar>] = [
@@ -107,7 +116,7 @@ public enum SeedModel: String, CaseIterable, Sendable {
                     Conv2D<Scalar>(f, kernelSize: 1, strides: 2, padding: .same)
                 }
             }
-            return entry + blocks + [GlobalAveragePooling2D<Scalar>(), Dropout<Scalar>(0.5), Dense<Scalar>(1, activation: .sigmoid)]
+            return entry + blocks + [GlobalAveragePooling2D<Scalar>(), Dropout<Scalar>(0.5)]
         }
     }
 }

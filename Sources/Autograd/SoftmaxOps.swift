@@ -4,7 +4,9 @@ extension Variable {
     /// Softmax along `axis` (the last by default), stable for logits of any finite magnitude.
     public func softmax(alongAxis axis: Int = -1) -> Variable {
         let output = value.softmax(alongAxis: axis)
-        return Variable.record("softmax", value: output, inputs: [self]) { g in
+        // Named "softmax" only over the last axis, where losses may take its input as logits.
+        let lastAxis = axis == -1 || axis == rank - 1
+        return Variable.record(lastAxis ? "softmax" : "softmax(axis: \(axis))", value: output, inputs: [self]) { g in
             [Tensor.softmaxBackward(output: output, gradient: g, alongAxis: axis)]
         }
     }

@@ -74,6 +74,15 @@ public final class Variable<Scalar: TensorScalar> {
     public var rank: Int { value.rank }
     /// Whether this variable is a leaf (not produced by a recorded operation).
     public var isLeaf: Bool { node == nil }
+
+    /// The single input of the operation that produced this value when that operation is named
+    /// `operation` (for example the logits behind a `"sigmoid"`, or behind a `"softmax"` over the
+    /// last axis), nil otherwise or when the value was computed without recording. The losses use
+    /// it as Keras does, to compute a cross-entropy "from probabilities" from the logits.
+    public func input(ifProducedBy operation: String) -> Variable? {
+        guard let node, node.operation == operation, node.inputs.count == 1 else { return nil }
+        return node.inputs[0]
+    }
     /// The name of the operation that produced this variable, or `nil` for a leaf.
     public var operationName: String? { node?.operation }
 

@@ -149,7 +149,8 @@ public final class EarlyStopping<Scalar: TensorScalar>: Callback {
             return
         }
         wait += 1
-        if wait > patience {
+        // Keras stops after `patience` epochs without improvement (its `wait >= patience`).
+        if wait >= patience {
             stoppedEpoch = epoch
             state.stopTraining = true
             state.reporter.message("Epoch \(epoch): early stopping (best \(monitor) \(best!.value) at epoch \(best!.epoch))")

@@ -124,6 +124,46 @@ struct LossBehaviourTests {
         }
     }
 
+    @Test("A cross-entropy from probabilities behind a sigmoid or softmax uses the logits, as Keras does")
+    func logitsBehindActivations() throws {
+        let n = 3.0
+        // Binary: the same value where the sigmoid is not clipped, and a gradient that does not vanish
+        // where it saturates (sigmoid(40) rounds to 1 - 4e-18, far beyond 1 - 1e-7).
+        let y = Tensor<Double>(shape: [3, 1], scalars: [0, 1, 0])
+        for values in [[0.3, -1.2, 2.0], [40, -40, 38]] {
+            let z = Variable(Tensor<Double>(shape: [3, 1], scalars: values), requiresGradient: true)
+            let loss = Loss.binaryCrossEntropy()(predictions: z.sigmoid(), targets: y)
+            loss.backward()
+            let gradient = try #require(z.gradient).scalars
+            for i in 0..<3 {
+                let p = 1 / (1 + exp(-values[i]))
+                #expect(abs(gradient[i] - (p - y.scalars[i]) / n) < 1e-12, "z \(values[i])")
+            }
+            let reference = Loss.binaryCrossEntropy()(predictions: Variable(z.value.sigmoid()), targets: y).value.scalar
+            // -(y log p + (1 - y) log(1 - p)) with p = sigmoid(z), written stably.
+            let exact = (0..<3).map { i in
+                let z = values[i]
+                return max(z, 0) - z * y.scalars[i] + log(1 + exp(-abs(z)))
+            }.reduce(0, +) / n
+            #expect(abs(loss.value.scalar - exact) < 1e-9)
+            if values[0] < 10 { #expect(abs(loss.value.scalar - reference) < 1e-12, "unclipped: same value as from probabilities") }
+        }
+        // Categorical and sparse: softmax over the last axis of huge logits.
+        let logits = Tensor<Double>(shape: [2, 3], scalars: [50, 0, 0, 0, -60, 0])
+        let labels = Tensor<Double>([1, 1]), oneHot = Tensor<Double>(shape: [2, 3], scalars: [0, 1, 0, 0, 1, 0])
+        let softmax = logits.softmax(alongAxis: -1)
+        for (loss, targets) in [(Loss.categoricalCrossEntropy(), oneHot), (.sparseCategoricalCrossEntropy(), labels)] {
+            let z = Variable(logits, requiresGradient: true)
+            loss(predictions: z.softmax(), targets: targets).backward()
+            let expected = (softmax - oneHot) / 2
+            #expect(maxRelativeDifference(try #require(z.gradient), expected) < 1e-12, "\(loss)")
+        }
+        // A softmax over another axis is not a row of class probabilities: no logits taken.
+        let column = Variable(logits, requiresGradient: true).softmax(alongAxis: 0)
+        #expect(column.input(ifProducedBy: "softmax") == nil)
+        #expect(Variable(logits, requiresGradient: true).softmax().input(ifProducedBy: "softmax") != nil)
+    }
+
     @Test func floatStaysFiniteAtExtremes() {
         let p = Tensor<Float>(shape: [4, 1], scalars: [0, 1, 0, 1])
         let y = Tensor<Float>(shape: [4, 1], scalars: [0, 0, 1, 1])

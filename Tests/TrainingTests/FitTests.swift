@@ -160,6 +160,8 @@ struct FitTests {
         #expect(stopper.stoppedEpoch == history.count)
         let best = stopper.best!
         #expect(best.value == history["loss"].min())
+        // As in Keras: training stops `patience` epochs after the best one.
+        #expect(history.count == best.epoch + stopper.patience)
         #expect(model.namedWeights.map { $0.weight.variable.value } == snapshots[best.epoch - 1])
     }
 

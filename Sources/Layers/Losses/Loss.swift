@@ -130,15 +130,18 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
         }
         switch self {
         case let .binaryCrossEntropy(fromLogits, smoothing, _):
-            let (p, t) = Self.alignedForMean(predictions, targets)
-            return Self.binaryCrossEntropyPerSample(predictions: p, targets: t, fromLogits: fromLogits, labelSmoothing: smoothing)
+            let (source, logits) = Self.logitsBehind(predictions, fromLogits: fromLogits, activation: "sigmoid")
+            let (p, t) = Self.alignedForMean(source, targets)
+            return Self.binaryCrossEntropyPerSample(predictions: p, targets: t, fromLogits: logits, labelSmoothing: smoothing)
         case let .categoricalCrossEntropy(fromLogits, smoothing, _):
+            let (source, logits) = Self.logitsBehind(predictions, fromLogits: fromLogits, activation: "softmax")
             return Self.categoricalCrossEntropyPerSample(
-                predictions: predictions, targets: targets.reshaped(to: predictions.shape),
-                fromLogits: fromLogits, labelSmoothing: smoothing)
+                predictions: source, targets: targets.reshaped(to: predictions.shape),
+                fromLogits: logits, labelSmoothing: smoothing)
         case let .sparseCategoricalCrossEntropy(fromLogits, _):
             let labels = targets.reshaped(to: Array(predictions.shape.dropLast()))
-            return Self.sparseCategoricalCrossEntropyPerSample(predictions: predictions, labels: labels, fromLogits: fromLogits)
+            let (source, logits) = Self.logitsBehind(predictions, fromLogits: fromLogits, activation: "softmax")
+            return Self.sparseCategoricalCrossEntropyPerSample(predictions: source, labels: labels, fromLogits: logits)
         case .meanSquaredError:
             let (p, t) = Self.alignedForMean(predictions, targets)
             return Self.meanSquaredErrorPerSample(predictions: p, targets: t)
@@ -213,6 +216,20 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
                                   expected: lossShape, got: sampleWeights)
         }
         return nil
+    }
+
+    /// Keras's rule for a cross-entropy "from probabilities": when the probabilities come straight
+    /// out of a recorded `activation` (a sigmoid, or a softmax over the last axis), the loss is
+    /// computed from the logits behind it. The value is the same wherever the probabilities lie
+    /// inside `[epsilon, 1 - epsilon]`; the gradient no longer vanishes when the output saturates,
+    /// so a network whose sigmoid has saturated can still recover (as in Keras, where the
+    /// activation caches `_keras_logits`). Without a recorded graph (inference) the probabilities
+    /// are used, clipped.
+    static func logitsBehind<Scalar: TensorScalar>(
+        _ predictions: Variable<Scalar>, fromLogits: Bool, activation: String
+    ) -> (Variable<Scalar>, fromLogits: Bool) {
+        guard !fromLogits, let logits = predictions.input(ifProducedBy: activation) else { return (predictions, fromLogits) }
+        return (logits, true)
     }
 
     /// Predictions and targets as `[N, ..., k]` with equal shapes, for losses averaged over the

@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's <malloc.h> (mallopt), which the Glibc module does not export.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // JPEG and PNG decoding from memory with libjpeg's setjmp/longjmp error handling kept in C.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
 
@@ -45,7 +47,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),
         .target(name: "Optimizers", dependencies: ["Tensor", "Autograd"]),
-        .target(name: "Training", dependencies: ["Tensor", "Autograd", "Layers", "Optimizers", "Metrics"]),
+        .target(name: "Training", dependencies: ["Tensor", "Autograd", "Layers", "Optimizers", "Metrics", "CMalloc"]),
         .target(name: "Datasets", dependencies: ["Tensor", "CImageCodecs", "CZlib"]),
         .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers", "Training", "Datasets"]),
 

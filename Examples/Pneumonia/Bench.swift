@@ -31,6 +31,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        // Before the first large allocation (the trainer would apply it too, but after building).
+        AllocatorPolicy.apply()
         let network: Sequential<Float> = try model.build(seed: 1)
         let x = Tensor<Float>.uniform([batchSize] + model.inputShape, seed: 2)
         let y = Tensor<Float>(shape: [batchSize, 1], scalars: (0..<batchSize).map { Float($0 % 2) })

@@ -21,16 +21,10 @@ public func conv2d<Scalar: TensorScalar>(
     let value = x.conv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
     let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
     return Variable.record("conv2d", value: value, inputs: [input, filter]) { g in
-        [
-            needsInput
-                ? Tensor.conv2dBackwardInput(
-                    gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-            needsFilter
-                ? Tensor.conv2dBackwardFilter(
-                    gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-        ]
+        let (dx, df) = conv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
+        return [dx, df]
     }
 }
 
@@ -60,4 +54,53 @@ public func depthwiseConv2d<Scalar: TensorScalar>(
                 : nil,
         ]
     }
+}
+
+/// Differentiable 2-D convolution with a fused bias and optional ReLU epilogue:
+/// `relu(conv2d(input, filter) + bias)` (or without the ReLU), recorded as one graph node.
+///
+/// The forward pass adds the bias and applies ReLU in one sweep over the convolution's output
+/// (`Tensor.addBias(_:applyingReLU:)`); the backward pass masks the upstream gradient and sums
+/// the bias gradient in one sweep (`Tensor.biasActivationBackward(gradient:output:applyingReLU:)`)
+/// before the convolution's own input and filter gradients.
+///
+/// - Parameters:
+///   - input: the NHWC input `[N, H, W, Cin]`.
+///   - filter: the HWIO kernel `[KH, KW, Cin, Cout]`.
+///   - bias: `[Cout]`, or `nil` for none.
+///   - applyingReLU: whether to apply `max(_, 0)` after the bias.
+///   - strides: `(sh, sw)`, the step between windows along height and width.
+///   - padding: `.valid` or `.same` (Keras rules, extra padding at the bottom/right).
+///   - dilations: `(dh, dw)`, the spacing between kernel taps.
+public func conv2d<Scalar: TensorScalar>(
+    _ input: Variable<Scalar>, _ filter: Variable<Scalar>, bias: Variable<Scalar>?, applyingReLU: Bool,
+    strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+) -> Variable<Scalar> {
+    let x = input.value, f = filter.value
+    var value = x.conv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
+    value.addBias(bias?.value, applyingReLU: applyingReLU)
+    let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
+    return recordBiasActivation(
+        "conv2d", value: value, input: input, weight: filter, bias: bias, applyingReLU: applyingReLU
+    ) { g in
+        conv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
+    }
+}
+
+/// The input and filter gradients of a regular convolution for the upstream gradient `g`, each
+/// computed only if needed (`nil` otherwise).
+private func conv2dGradients<Scalar: TensorScalar>(
+    _ g: Tensor<Scalar>, input x: Tensor<Scalar>, filter f: Tensor<Scalar>, needsInput: Bool, needsFilter: Bool,
+    strides: (Int, Int), padding: Padding, dilations: (Int, Int)
+) -> (Tensor<Scalar>?, Tensor<Scalar>?) {
+    (needsInput
+        ? Tensor.conv2dBackwardInput(
+            gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil,
+     needsFilter
+        ? Tensor.conv2dBackwardFilter(
+            gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil)
 }

@@ -32,7 +32,11 @@ extension Variable {
     /// Logistic sigmoid elementwise.
     public func sigmoid() -> Variable { unary("sigmoid", .sigmoid) { _, y in y * (1 - y) } }
     /// `max(x, 0)` elementwise (gradient 0 at 0, as in PyTorch and TensorFlow).
-    public func relu() -> Variable { unary("relu", .relu) { x, _ in x.map(.step) } }
+    /// Backward masks the gradient with the output in one pass (`Tensor.reluBackward(gradient:output:)`).
+    public func relu() -> Variable {
+        let y = value.relu()
+        return Variable.record("relu", value: y, inputs: [self]) { g in [Tensor.reluBackward(gradient: g, output: y)] }
+    }
     /// `x` where positive, else `alpha * x`.
     public func leakyRelu(alpha: Scalar = 0.3) -> Variable {
         unary("leakyRelu", .leakyRelu(alpha: alpha)) { x, _ in x.map(.step).map(.affine(scale: 1 - alpha, shift: alpha)) }

@@ -64,6 +64,10 @@ public final class Dense<Scalar: TensorScalar>: Layer {
         precondition(
             input.shape.last == inputShape.last,
             "Dense '\(name)': input shape \(input.shape) does not end with the built feature count of \(inputShape)")
+        if activation == .relu || activation == .linear {
+            // One fused node: the product, then the bias and ReLU in one sweep over its output.
+            return dense(input, kernel, bias: bias, applyingReLU: activation == .relu)
+        }
         var y: Variable<Scalar>
         if input.rank == 2 {
             y = input.matmul(kernel)

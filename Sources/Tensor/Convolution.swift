@@ -1,6 +1,6 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
-// Regular convolution runs as im2col + one BLAS ?gemm per chunk of images (see Im2col.swift);
+// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
 
@@ -116,7 +116,7 @@ extension Tensor {
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its input:
     /// `gradient` (`[N, OH, OW, Cout]`) times the filter, scattered back to `inputShape` (the
-    /// transposed convolution), computed as one GEMM per chunk of images and col2im.
+    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im.
     ///
     /// - Precondition: `inputShape` and `filter` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.
@@ -140,7 +140,7 @@ extension Tensor {
     }
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its filter:
-    /// `im2col(input)^T * gradient`, accumulated over chunks of images, reshaped to `filterShape`
+    /// `im2col(input)^T * gradient`, accumulated over chunks of output positions, reshaped to `filterShape`
     /// (`[KH, KW, Cin, Cout]`).
     ///
     /// - Precondition: `input` and `filterShape` are rank 4 with matching channels, and
@@ -276,26 +276,63 @@ extension Tensor {
 /// The convolution kernels, generic over the scalar type; called with concrete `Float` or
 /// `Double` tensors so the compiler specializes and vectorizes the loops.
 enum ConvKernels {
-    /// Upper bound on the im2col buffer, in elements (16 MiB of Float); a chunk holds at least one image.
-    static let columnBufferLimit = 1 << 22
+    /// Target size of one im2col chunk in bytes: 2 MiB of columns stay in cache between im2col
+    /// writing them and the GEMM reading them, instead of a whole batch's matrix going to memory.
+    static let columnChunkBytes = 2 << 20
+    /// The fewest rows a chunk has (unless the whole convolution has fewer), so each GEMM still
+    /// has enough rows to run at full speed when `K` is large.
+    static let minimumChunkRows = 128
 
-    /// Images per im2col chunk (at least 1) so that the column buffer of `columns`-wide rows
-    /// stays within `limit` elements.
-    static func imagesPerChunk(_ g: Conv2DGeometry, columns: Int, limit: Int = columnBufferLimit) -> Int {
-        let perImage = Swift.max(g.outputPositions * columns, 1)
-        return Swift.max(1, Swift.min(g.batch, limit / perImage))
+    /// The default column-buffer limit, in elements, for `columns`-wide rows of `T`.
+    static func columnLimit<T>(_ type: T.Type, columns: Int) -> Int {
+        Swift.max(columnChunkBytes / MemoryLayout<T>.stride, minimumChunkRows * columns)
+    }
+
+    /// Output positions (column-matrix rows, flat over the batch) per im2col chunk: at least 1 and
+    /// at most all of them, such that a chunk of `columns`-wide rows stays within `limit` elements.
+    static func rowsPerChunk(_ g: Conv2DGeometry, columns: Int, limit: Int) -> Int {
+        let rows = g.batch * g.outputPositions
+        return Swift.max(1, Swift.min(rows, limit / Swift.max(columns, 1)))
+    }
+
+    /// Walks the output positions in chunks of ``rowsPerChunk(_:columns:limit:)`` rows (the
+    /// limit in elements, by default ``columnLimit(_:columns:)``) with one scratch column buffer
+    /// of `columns`-wide rows, calling `body(firstRow, rowCount, buffer)` for each chunk. With
+    /// `input`, each chunk's rows are filled by im2col first; otherwise `body` must write the
+    /// rows it reads (the buffer starts uninitialized).
+    @inline(__always)
+    static func forEachColumnChunk<T: TensorScalar>(
+        _ g: Conv2DGeometry, columns: Int, limit: Int?, im2colOf input: UnsafePointer<T>?,
+        _ body: (_ firstRow: Int, _ rowCount: Int, _ buffer: UnsafeMutablePointer<T>) -> Void
+    ) {
+        let total = g.batch * g.outputPositions
+        let chunk = rowsPerChunk(g, columns: columns, limit: limit ?? columnLimit(T.self, columns: columns))
+        withScratchBuffer(count: chunk * columns) { (buffer: UnsafeMutablePointer<T>) in
+            var start = 0
+            while start < total {
+                let count = Swift.min(chunk, total - start)
+                if let input { im2col(g, input: input, firstRow: start, rowCount: count, columns: buffer) }
+                body(start, count, buffer)
+                start += count
+            }
+        }
     }
 
     // MARK: Regular
 
     static func forward<T: TensorScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int = columnBufferLimit
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
-        return Tensor<T>.build(shape: g.outputShape(channels: outChannels)) { out in
+        let outputShape = g.outputShape(channels: outChannels)
+        // The GEMMs (beta 0) write every output element, so the storage starts uninitialized.
+        return Tensor<T>.buildUninitialized(shape: outputShape) { out in
             let positions = g.outputPositions
-            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else { return }
+            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else {
+                zeroFill(out, count: outputShape.reduce(1, *))
+                return
+            }
             input.withUnsafeBufferPointer { xBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
                     let x = xBuffer.baseAddress!, f = fBuffer.baseAddress!
@@ -305,19 +342,10 @@ enum ConvKernels {
                                alpha: 1, a: x, lda: k, b: f, ldb: outChannels, beta: 0, c: out, ldc: outChannels)
                         return
                     }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
-                        var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
-                            im2col(g, input: x, firstImage: start, imageCount: count, columns: cols)
-                            T.gemm(transposeA: false, transposeB: false, m: count * positions, n: outChannels, k: k,
-                                   alpha: 1, a: cols, lda: k, b: f, ldb: outChannels,
-                                   beta: 0, c: out + start * positions * outChannels, ldc: outChannels)
-                            start += count
-                        }
+                    forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: x) { start, count, cols in
+                        T.gemm(transposeA: false, transposeB: false, m: count, n: outChannels, k: k,
+                               alpha: 1, a: cols, lda: k, b: f, ldb: outChannels,
+                               beta: 0, c: out + start * outChannels, ldc: outChannels)
                     }
                 }
             }
@@ -325,7 +353,7 @@ enum ConvKernels {
     }
 
     static func backwardInput<T: TensorScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int = columnBufferLimit
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
@@ -342,20 +370,12 @@ enum ConvKernels {
                                alpha: 1, a: dy, lda: outChannels, b: f, ldb: outChannels, beta: 0, c: dx, ldc: k)
                         return
                     }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
-                        var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
-                            // dCols [rows, K] = dY [rows, Cout] * F^T, F viewed as [K, Cout].
-                            T.gemm(transposeA: false, transposeB: true, m: count * positions, n: k, k: outChannels,
-                                   alpha: 1, a: dy + start * positions * outChannels, lda: outChannels,
-                                   b: f, ldb: outChannels, beta: 0, c: cols, ldc: k)
-                            col2im(g, columns: cols, firstImage: start, imageCount: count, gradient: dx)
-                            start += count
-                        }
+                    forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: nil) { start, count, cols in
+                        // dCols [rows, K] = dY [rows, Cout] * F^T, F viewed as [K, Cout].
+                        T.gemm(transposeA: false, transposeB: true, m: count, n: k, k: outChannels,
+                               alpha: 1, a: dy + start * outChannels, lda: outChannels,
+                               b: f, ldb: outChannels, beta: 0, c: cols, ldc: k)
+                        col2im(g, columns: cols, firstRow: start, rowCount: count, gradient: dx)
                     }
                 }
             }
@@ -364,35 +384,33 @@ enum ConvKernels {
 
     static func backwardFilter<T: TensorScalar>(
         _ gradient: Tensor<T>, _ input: Tensor<T>, _ filterShape: [Int], _ g: Conv2DGeometry,
-        columnLimit: Int = columnBufferLimit
+        columnLimit: Int? = nil
     ) -> Tensor<T> {
         let outChannels = filterShape[3]
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
-        return Tensor<T>.build(shape: filterShape) { df in
+        // The first GEMM (beta 0) writes every element, so the storage starts uninitialized.
+        return Tensor<T>.buildUninitialized(shape: filterShape) { df in
             let positions = g.outputPositions
-            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else { return }
-            gradient.withUnsafeBufferPointer { gBuffer in
-                input.withUnsafeBufferPointer { xBuffer in
-                    let dy = gBuffer.baseAddress!, x = xBuffer.baseAddress!
-                    if g.isPointwise {
-                        // dF [Cin, Cout] = X^T [Cin, N*H*W] * dY [N*H*W, Cout].
-                        T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: g.batch * positions,
-                               alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
-                        return
-                    }
-                    let chunk = imagesPerChunk(g, columns: k, limit: columnLimit)
-                    var columns = [T](repeating: 0, count: chunk * positions * k)
-                    columns.withUnsafeMutableBufferPointer { colBuffer in
-                        let cols = colBuffer.baseAddress!
-                        var start = 0
-                        while start < g.batch {
-                            let count = Swift.min(chunk, g.batch - start)
-                            im2col(g, input: x, firstImage: start, imageCount: count, columns: cols)
+            guard g.batch > 0, positions > 0, outChannels > 0, k > 0 else {
+                zeroFill(df, count: filterShape.reduce(1, *))
+                return
+            }
+            // A small K x Cout output over a long inner dimension: fastest on one BLAS thread.
+            BLASThreading.withThreads(BLASThreading.weightGradientThreads) {
+                gradient.withUnsafeBufferPointer { gBuffer in
+                    input.withUnsafeBufferPointer { xBuffer in
+                        let dy = gBuffer.baseAddress!, x = xBuffer.baseAddress!
+                        if g.isPointwise {
+                            // dF [Cin, Cout] = X^T [Cin, N*H*W] * dY [N*H*W, Cout].
+                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: g.batch * positions,
+                                   alpha: 1, a: x, lda: k, b: dy, ldb: outChannels, beta: 0, c: df, ldc: outChannels)
+                            return
+                        }
+                        forEachColumnChunk(g, columns: k, limit: columnLimit, im2colOf: x) { start, count, cols in
                             // dF [K, Cout] += cols^T [K, rows] * dY [rows, Cout].
-                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count * positions,
-                                   alpha: 1, a: cols, lda: k, b: dy + start * positions * outChannels, ldb: outChannels,
+                            T.gemm(transposeA: true, transposeB: false, m: k, n: outChannels, k: count,
+                                   alpha: 1, a: cols, lda: k, b: dy + start * outChannels, ldb: outChannels,
                                    beta: start == 0 ? 0 : 1, c: df, ldc: outChannels)
-                            start += count
                         }
                     }
                 }

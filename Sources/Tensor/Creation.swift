@@ -1,7 +1,7 @@
 extension Tensor {
     /// A tensor of `shape` filled with zeros.
     public static func zeros(_ shape: [Int]) -> Tensor {
-        Tensor(shape: shape, scalars: [Scalar](repeating: 0, count: shape.reduce(1, *)))
+        build(shape: shape) { _ in }
     }
 
     /// A tensor of `shape` filled with ones.

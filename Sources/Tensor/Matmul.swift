@@ -23,11 +23,15 @@ extension Tensor {
         let bStrides = Broadcasting.strides(of: batchB, broadcastTo: batch)
         let batchIndexStrides = Tensor.contiguousStrides(for: batch)
         let lda = transposeSelf ? m : k, ldb = transposeOther ? k : n
-        return Tensor.build(shape: batch + [m, n]) { c in
+        // Each GEMM (beta 0) writes its whole block, so the storage starts uninitialized.
+        return Tensor.buildUninitialized(shape: batch + [m, n]) { c in
             guard m > 0, n > 0 else { return }
             self.withUnsafeBufferPointer { aBuffer in
                 other.withUnsafeBufferPointer { bBuffer in
-                    guard k > 0, let a = aBuffer.baseAddress, let b = bBuffer.baseAddress else { return }
+                    guard k > 0, let a = aBuffer.baseAddress, let b = bBuffer.baseAddress else {
+                        zeroFill(c, count: batchCount * m * n)
+                        return
+                    }
                     for index in 0..<batchCount {
                         var aOffset = 0, bOffset = 0, rest = index
                         for axis in 0..<batch.count {

@@ -64,6 +64,12 @@ public struct Pool2DGeometry: Sendable, Equatable {
     /// `[N, outputHeight, outputWidth, C]`.
     public var outputShape: [Int] { [batch, outputHeight, outputWidth, channels] }
 
+    /// Whether this is the common 2x2 window at stride 2 with `.valid` padding (every window
+    /// lies inside the input), which has a SIMD fast path.
+    var isValid2x2Stride2: Bool {
+        poolHeight == 2 && poolWidth == 2 && strideHeight == 2 && strideWidth == 2 && padding == .valid
+    }
+
     /// The real input rows `h0 ..< h1` covered by the window of output row `oh`.
     @inline(__always)
     func rows(_ oh: Int) -> (Int, Int) {
@@ -104,11 +110,16 @@ extension Tensor {
         var indices = [Int32](repeating: 0, count: outCount)
         let output = withUnsafeBufferPointer { input in
             indices.withUnsafeMutableBufferPointer { idx in
-                Tensor.build(shape: geometry.outputShape) { out in
+                // Every output element is written (each window holds at least one real element).
+                Tensor.buildUninitialized(shape: geometry.outputShape) { out in
                     guard let x = input.baseAddress, let ix = idx.baseAddress else { return }
                     if Scalar.self == Float.self {
-                        maxPoolForward(geometry, UnsafePointer<Float>(OpaquePointer(x)),
-                                       UnsafeMutablePointer<Float>(OpaquePointer(out)), ix)
+                        let xf = UnsafePointer<Float>(OpaquePointer(x)), of = UnsafeMutablePointer<Float>(OpaquePointer(out))
+                        if geometry.isValid2x2Stride2 {
+                            maxPool2x2Stride2Forward(geometry, xf, of, ix)
+                        } else {
+                            maxPoolForward(geometry, xf, of, ix)
+                        }
                     } else if Scalar.self == Double.self {
                         maxPoolForward(geometry, UnsafePointer<Double>(OpaquePointer(x)),
                                        UnsafeMutablePointer<Double>(OpaquePointer(out)), ix)
@@ -275,6 +286,65 @@ private func maxPoolForward<T: BinaryFloatingPoint>(
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Max pooling with a 2x2 window at stride 2 and `.valid` padding, 8 channels at a time: the
+/// four window elements are compared as SIMD vectors in window order with the rule of
+/// `maxPoolForward` (a strictly larger value or a NaN takes over, so ties keep the first maximum
+/// and a NaN propagates), then a scalar loop finishes the last `C % 8` channels.
+private func maxPool2x2Stride2Forward(
+    _ g: Pool2DGeometry, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>
+) {
+    let c = g.channels
+    guard c > 0 else { return }
+    let rowStride = g.width * c
+    let vectorChannels = c & ~7
+    let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+    var o = out, ix = idx
+    for n in 0..<g.batch {
+        for oh in 0..<g.outputHeight {
+            let rowBase = ((n * g.height + 2 * oh) * g.width) * c
+            for ow in 0..<g.outputWidth {
+                // Flat input offsets of the window's four elements, in window order.
+                let b0 = rowBase + 2 * ow * c, b1 = b0 + c, b2 = b0 + rowStride, b3 = b2 + c
+                var k = 0
+                while k < vectorChannels {
+                    var best = UnsafeRawPointer(x + b0 + k).loadUnaligned(as: SIMD8<Float>.self)
+                    var at = SIMD8<Int32>(repeating: Int32(b0 + k)) &+ lane
+                    @inline(__always) func consider(_ base: Int) {
+                        let v = UnsafeRawPointer(x + base + k).loadUnaligned(as: SIMD8<Float>.self)
+                        let takes = (v .> best) .| (v .!= v)
+                        best.replace(with: v, where: takes)
+                        at.replace(with: SIMD8<Int32>(repeating: Int32(base + k)) &+ lane, where: takes)
+                    }
+                    consider(b1)
+                    consider(b2)
+                    consider(b3)
+                    UnsafeMutableRawPointer(o + k).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(ix + k).storeBytes(of: at, as: SIMD8<Int32>.self)
+                    k += 8
+                }
+                while k < c {
+                    var best = x[b0 + k], at = b0 + k
+                    @inline(__always) func consider(_ base: Int) {
+                        let v = x[base + k]
+                        if v > best || v.isNaN {
+                            best = v
+                            at = base + k
+                        }
+                    }
+                    consider(b1)
+                    consider(b2)
+                    consider(b3)
+                    o[k] = best
+                    ix[k] = Int32(at)
+                    k += 1
+                }
+                o += c
+                ix += c
             }
         }
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A dense n-dimensional array of `Float` or `Double`, stored row-major (C order), with value
 /// semantics: copies share storage until one of them is mutated (copy-on-write).
 ///
@@ -130,14 +136,12 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
         return Tensor(shape: shape, scalars: scalars)
     }
 
-    /// A tensor of `shape` whose storage `body` fills; the buffer starts zeroed.
+    /// A tensor of `shape` whose storage `body` fills; the buffer starts zeroed (one `memset`).
     public static func build(shape: [Int], _ body: (UnsafeMutablePointer<Scalar>) throws -> Void) rethrows -> Tensor {
-        let n = shape.reduce(1, *)
-        var scalars = [Scalar](repeating: 0, count: n)
-        try scalars.withUnsafeMutableBufferPointer { buffer in
-            if let base = buffer.baseAddress { try body(base) }
+        try buildUninitialized(shape: shape) { base in
+            zeroFill(base, count: shape.reduce(1, *))
+            try body(base)
         }
-        return Tensor(shape: shape, scalars: scalars)
     }
 }
 
@@ -158,4 +162,23 @@ extension Tensor: CustomStringConvertible {
         }
         return "Tensor<\(Scalar.self)>\(shape) [\(scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")), ...]"
     }
+}
+
+/// Sets `count` elements at `pointer` to zero with one `memset` (all-zero bits are `0.0` for
+/// `Float` and `Double`), initializing them if they were not.
+@inline(__always)
+func zeroFill<Scalar: TensorScalar>(_ pointer: UnsafeMutablePointer<Scalar>, count: Int) {
+    guard count > 0 else { return }
+    memset(pointer, 0, count * MemoryLayout<Scalar>.stride)
+}
+
+/// Scratch storage of `count` uninitialized elements for the duration of `body` (for buffers a
+/// kernel overwrites completely before reading, such as im2col columns).
+@inline(__always)
+func withScratchBuffer<Scalar: TensorScalar, R>(
+    count: Int, _ body: (UnsafeMutablePointer<Scalar>) throws -> R
+) rethrows -> R {
+    let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: Swift.max(count, 1))
+    defer { buffer.deallocate() }
+    return try body(buffer)
 }

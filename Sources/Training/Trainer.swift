@@ -30,10 +30,14 @@ public final class Trainer<Scalar: TensorScalar> {
     public var decisionThreshold: Double = 0.5
 
     /// A trainer for `model`; the model must be built.
+    ///
+    /// The first trainer of a process applies ``AllocatorPolicy`` (unless
+    /// `DEEPLEARNING_MALLOC_DEFAULTS=1`), so training steps reuse their large buffers.
     public init(
         model: any Layer<Scalar>, loss: Loss, optimizer: any Optimizer<Scalar>, seed: UInt64 = 0,
         progress: ProgressReporter = .automatic()
     ) {
+        AllocatorPolicy.apply()
         _ = model.requireBuilt()
         self.model = model
         self.loss = loss

@@ -159,24 +159,27 @@ struct ConvolutionTests {
     }
 
     @Test func chunkedIm2colMatchesOneChunk() {
-        // A column-buffer limit of one image forces one GEMM per image; the results must agree
-        // with the single-chunk path (including the filter gradient accumulated across chunks).
+        // A column-buffer limit of 7 rows forces chunks that start and end inside images; the
+        // results must agree with the single-chunk path (including the filter gradient
+        // accumulated across chunks).
         let x = Tensor<Double>.uniform([3, 6, 5, 2], lower: -1, upper: 1, seed: 21)
         let f = Tensor<Double>.uniform([3, 2, 2, 4], lower: -1, upper: 1, seed: 22)
         let g = Conv2DGeometry(inputShape: x.shape, kernelHeight: 3, kernelWidth: 2,
                                strides: (2, 1), padding: .same, dilations: (1, 2))
         let dy = Tensor<Double>.uniform(g.outputShape(channels: 4), lower: -1, upper: 1, seed: 23)
-        let perImage = g.outputPositions * 3 * 2 * 2
-        #expect(ConvKernels.imagesPerChunk(g, columns: 12) == 3)
-        #expect(ConvKernels.imagesPerChunk(g, columns: 12, limit: perImage) == 1)
+        let sevenRows = 7 * 3 * 2 * 2
+        #expect(ConvKernels.rowsPerChunk(g, columns: 12, limit: ConvKernels.columnLimit(Double.self, columns: 12)) == 45)
+        #expect(ConvKernels.rowsPerChunk(g, columns: 12, limit: sevenRows) == 7)
+        #expect(ConvKernels.rowsPerChunk(g, columns: 12, limit: 5) == 1)
         let whole = ConvKernels.forward(x, f, g)
-        let split = ConvKernels.forward(x, f, g, columnLimit: perImage)
-        #expect(maxRelativeDifference(split, whole) <= 1e-12)
-        #expect(maxRelativeDifference(
-            ConvKernels.backwardInput(dy, f, g, columnLimit: perImage), ConvKernels.backwardInput(dy, f, g)) <= 1e-12)
-        #expect(maxRelativeDifference(
-            ConvKernels.backwardFilter(dy, x, f.shape, g, columnLimit: perImage),
-            ConvKernels.backwardFilter(dy, x, f.shape, g)) <= 1e-12)
+        for limit in [sevenRows, 5] {
+            #expect(maxRelativeDifference(ConvKernels.forward(x, f, g, columnLimit: limit), whole) <= 1e-12)
+            #expect(maxRelativeDifference(
+                ConvKernels.backwardInput(dy, f, g, columnLimit: limit), ConvKernels.backwardInput(dy, f, g)) <= 1e-12)
+            #expect(maxRelativeDifference(
+                ConvKernels.backwardFilter(dy, x, f.shape, g, columnLimit: limit),
+                ConvKernels.backwardFilter(dy, x, f.shape, g)) <= 1e-12)
+        }
     }
 
     @Test func backwardPassesAreAdjointsOfTheForwardPass() {

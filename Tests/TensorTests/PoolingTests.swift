@@ -124,6 +124,21 @@ struct PoolingTests {
         #expect(x.maxPool2D(poolSize: (2, 2)).scalars[0].isNaN)
     }
 
+    @Test(arguments: [[2, 7, 5, 19], [1, 4, 4, 8], [3, 6, 9, 3]])
+    func simd2x2Stride2MatchesTheGenericKernel(shape: [Int]) {
+        // The Float 2x2/stride-2/valid fast path against the generic kernel (which Double runs):
+        // small integers give many ties (the first maximum must win), and a few NaNs must win.
+        let values = Tensor<Double>.uniform(shape, lower: 0, upper: 4, seed: 41).scalars.enumerated().map { i, v in
+            i % 37 == 5 ? Double.nan : v.rounded(.down)
+        }
+        let x = Tensor<Double>(shape: shape, scalars: values)
+        let (fast, fastIndices) = Tensor<Float>(x).maxPool2DWithIndices(poolSize: (2, 2))
+        let (generic, genericIndices) = x.maxPool2DWithIndices(poolSize: (2, 2))
+        #expect(fast.shape == generic.shape)
+        #expect(fastIndices == genericIndices)
+        #expect(zip(fast.scalars, generic.scalars).allSatisfy { a, b in a.isNaN ? b.isNaN : Double(a) == b })
+    }
+
     @Test func globalAverageIsTheSpatialMean() {
         let x = Tensor<Double>.uniform([3, 4, 2, 5], lower: -1, upper: 1, seed: 11)
         let reference = x.mean(alongAxes: [1, 2])

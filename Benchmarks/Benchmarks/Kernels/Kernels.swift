@@ -1,4 +1,5 @@
-// Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions.
+// Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions, the
+// fused bias + ReLU epilogue (forward and backward) and 2x2 max pooling.
 // Run from Benchmarks/: swift package benchmark --target Kernels
 import Benchmark
 import DeepLearning
@@ -42,6 +43,48 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
     Benchmark("sum over N,H,W of [32,148,148,32]") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(activation.sum(alongAxes: [0, 1, 2]))
+        }
+    }
+
+    // The fused epilogue against the two passes it replaces (add bias, then relu), and its
+    // backward pass (ReLU mask and bias gradient in one sweep) against mask, multiply and sum.
+    Benchmark("fused add bias + relu [32,148,148,32] (in place)") { benchmark in
+        var output = activation
+        for _ in benchmark.scaledIterations {
+            output.addBias(bias, applyingReLU: true)
+            blackHole(output)
+        }
+    }
+    let upstream = Tensor<Float>.uniform([32, 148, 148, 32], lower: -1, upper: 1, seed: 5)
+    let reluOutput = (activation + bias).relu()
+    Benchmark("fused bias + relu backward [32,148,148,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Tensor.biasActivationBackward(gradient: upstream, output: reluOutput, applyingReLU: true))
+        }
+    }
+    Benchmark("unfused bias + relu backward [32,148,148,32] (step mask, multiply, sum)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            let masked = upstream * reluOutput.map(.step)
+            blackHole((masked, masked.sum(alongAxes: [0, 1, 2])))
+        }
+    }
+
+    // Max pooling 2x2 stride 2 (the seed models' case, SIMD fast path), forward with indices and
+    // backward, at cnn150's first pooling layer; and a 3x3 stride-2 same-padded window (generic path).
+    Benchmark("maxPool2D 2x2 [32,148,148,32] forward") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.maxPool2DWithIndices(poolSize: (2, 2)))
+        }
+    }
+    let (pooled, poolIndices) = activation.maxPool2DWithIndices(poolSize: (2, 2))
+    Benchmark("maxPool2D 2x2 [32,148,148,32] backward") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Tensor.maxPool2DBackward(gradient: pooled, indices: poolIndices, inputShape: activation.shape))
+        }
+    }
+    Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] forward (generic kernel)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.maxPool2D(poolSize: (3, 3), strides: (2, 2), padding: .same))
         }
     }
 }

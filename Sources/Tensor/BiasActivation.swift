@@ -1,0 +1,205 @@
+// Fused bias + ReLU epilogues for convolution and dense outputs, and their backward passes.
+//
+// A layer's `activation(x * W + b)` would otherwise take three passes over the output (add the
+// bias, apply ReLU, and on the way back mask the gradient and sum it for the bias). These kernels
+// do each direction in one pass over the contiguous `[rows, channels]` view of the tensor, with the
+// channel loop innermost so it vectorizes.
+
+extension Tensor {
+    /// Adds `bias` (`[C]`, the size of the last axis) to every row of this tensor in place and,
+    /// when `applyingReLU` is set, replaces each result by `max(result, 0)`, all in one pass.
+    ///
+    /// Equivalent to `self = (self + bias).relu()` (or `self + bias`), as in a layer's
+    /// `activation(x * W + b)` epilogue. `bias` may be `nil` to apply ReLU alone.
+    /// - Precondition: this tensor has rank >= 1 and `bias` has shape `[shape.last]`.
+    public mutating func addBias(_ bias: Tensor?, applyingReLU: Bool) {
+        let channels = shape.last ?? 1
+        if let bias {
+            precondition(
+                rank >= 1 && bias.shape == [channels],
+                "addBias: bias of shape \(bias.shape) does not match the last axis of shape \(shape)")
+        }
+        guard bias != nil || applyingReLU, count > 0, channels > 0 else { return }
+        let n = count, rows = n / channels
+        scalars.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    if Scalar.self == Float.self {
+                        BiasActivationKernels.addBias(
+                            UnsafeMutablePointer<Float>(OpaquePointer(out)), UnsafePointer<Float>(OpaquePointer(b.baseAddress!)),
+                            rows: rows, channels: channels, relu: applyingReLU)
+                    } else if Scalar.self == Double.self {
+                        BiasActivationKernels.addBias(
+                            UnsafeMutablePointer<Double>(OpaquePointer(out)), UnsafePointer<Double>(OpaquePointer(b.baseAddress!)),
+                            rows: rows, channels: channels, relu: applyingReLU)
+                    } else {
+                        BiasActivationKernels.addBias(out, b.baseAddress!, rows: rows, channels: channels, relu: applyingReLU)
+                    }
+                }
+            } else {
+                Scalar.applyUnary(.relu, UnsafePointer(out), out, n)
+            }
+        }
+    }
+
+    /// The gradient of ReLU given its *output* `output` (`max(x, 0)`): `gradient` where
+    /// `output > 0`, else 0. Same as `gradient * x.map(.step)`, without keeping `x`.
+    /// - Precondition: `gradient` and `output` have the same shape.
+    public static func reluBackward(gradient: Tensor, output: Tensor) -> Tensor {
+        precondition(
+            gradient.shape == output.shape,
+            "reluBackward: gradient shape \(gradient.shape) differs from output shape \(output.shape)")
+        return Tensor.buildUninitialized(shape: gradient.shape) { dx in
+            gradient.withUnsafeBufferPointer { g in
+                output.withUnsafeBufferPointer { y in
+                    let (gp, yp, n) = (g.baseAddress!, y.baseAddress!, g.count)
+                    // Specialized per element type: a generic loop here would run unspecialized
+                    // when called from another module.
+                    if Scalar.self == Float.self {
+                        BiasActivationKernels.reluMask(
+                            UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(yp)),
+                            UnsafeMutablePointer<Float>(OpaquePointer(dx)), count: n)
+                    } else if Scalar.self == Double.self {
+                        BiasActivationKernels.reluMask(
+                            UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(yp)),
+                            UnsafeMutablePointer<Double>(OpaquePointer(dx)), count: n)
+                    } else {
+                        BiasActivationKernels.reluMask(gp, yp, dx, count: n)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward pass of ``addBias(_:applyingReLU:)`` in one sweep: the gradient with respect
+    /// to the pre-bias input (`gradient` masked by `output > 0` when `applyingReLU`, else
+    /// `gradient` itself) and the bias gradient (that masked gradient summed over every axis but
+    /// the last).
+    ///
+    /// - Parameters:
+    ///   - gradient: the upstream gradient, shaped like the epilogue's output.
+    ///   - output: the epilogue's output (only read when `applyingReLU`).
+    ///   - applyingReLU: whether the forward pass applied ReLU.
+    /// - Returns: `input` shaped like `gradient`, `bias` of shape `[C]`.
+    /// - Precondition: `gradient` has rank >= 1 and, when `applyingReLU`, `output`'s shape.
+    public static func biasActivationBackward(
+        gradient: Tensor, output: Tensor, applyingReLU: Bool
+    ) -> (input: Tensor, bias: Tensor) {
+        precondition(gradient.rank >= 1, "biasActivationBackward: gradient must have rank >= 1, got shape \(gradient.shape)")
+        precondition(
+            !applyingReLU || gradient.shape == output.shape,
+            "biasActivationBackward: gradient shape \(gradient.shape) differs from output shape \(output.shape)")
+        let channels = gradient.shape.last!
+        let rows = channels == 0 ? 0 : gradient.count / channels
+        var biasGradient = Tensor.zeros([channels])
+        guard applyingReLU else {
+            biasGradient.scalars.withUnsafeMutableBufferPointer { db in
+                gradient.withUnsafeBufferPointer { g in
+                    guard let gp = g.baseAddress, let dp = db.baseAddress else { return }
+                    if Scalar.self == Float.self {
+                        BiasActivationKernels.sumRows(
+                            UnsafePointer<Float>(OpaquePointer(gp)), UnsafeMutablePointer<Float>(OpaquePointer(dp)),
+                            rows: rows, channels: channels)
+                    } else if Scalar.self == Double.self {
+                        BiasActivationKernels.sumRows(
+                            UnsafePointer<Double>(OpaquePointer(gp)), UnsafeMutablePointer<Double>(OpaquePointer(dp)),
+                            rows: rows, channels: channels)
+                    } else {
+                        BiasActivationKernels.sumRows(gp, dp, rows: rows, channels: channels)
+                    }
+                }
+            }
+            return (gradient, biasGradient)
+        }
+        let input = Tensor.buildUninitialized(shape: gradient.shape) { dx in
+            gradient.withUnsafeBufferPointer { g in
+                output.withUnsafeBufferPointer { y in
+                    biasGradient.scalars.withUnsafeMutableBufferPointer { db in
+                        if Scalar.self == Float.self {
+                            BiasActivationKernels.reluBiasBackward(
+                                UnsafePointer<Float>(OpaquePointer(g.baseAddress!)),
+                                UnsafePointer<Float>(OpaquePointer(y.baseAddress!)),
+                                UnsafeMutablePointer<Float>(OpaquePointer(dx)),
+                                UnsafeMutablePointer<Float>(OpaquePointer(db.baseAddress!)), rows: rows, channels: channels)
+                        } else if Scalar.self == Double.self {
+                            BiasActivationKernels.reluBiasBackward(
+                                UnsafePointer<Double>(OpaquePointer(g.baseAddress!)),
+                                UnsafePointer<Double>(OpaquePointer(y.baseAddress!)),
+                                UnsafeMutablePointer<Double>(OpaquePointer(dx)),
+                                UnsafeMutablePointer<Double>(OpaquePointer(db.baseAddress!)), rows: rows, channels: channels)
+                        } else {
+                            BiasActivationKernels.reluBiasBackward(
+                                g.baseAddress!, y.baseAddress!, dx, db.baseAddress!, rows: rows, channels: channels)
+                        }
+                    }
+                }
+            }
+        }
+        return (input, biasGradient)
+    }
+}
+
+/// The bias + ReLU loops, generic over the element type and called with `Float` or `Double`
+/// pointers so the compiler specializes and vectorizes them.
+enum BiasActivationKernels {
+    /// `out[r, c] = out[r, c] + bias[c]`, then `max(_, 0)` when `relu`.
+    @inline(__always)
+    static func addBias<T: BinaryFloatingPoint>(
+        _ out: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, rows: Int, channels: Int, relu: Bool
+    ) {
+        var row = out
+        if relu {
+            for _ in 0..<rows {
+                for c in 0..<channels {
+                    let v = row[c] + bias[c]
+                    row[c] = v > 0 ? v : 0
+                }
+                row += channels
+            }
+        } else {
+            for _ in 0..<rows {
+                for c in 0..<channels { row[c] += bias[c] }
+                row += channels
+            }
+        }
+    }
+
+    /// `dx[i] = y[i] > 0 ? g[i] : 0`.
+    @inline(__always)
+    static func reluMask<T: BinaryFloatingPoint>(
+        _ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, count: Int
+    ) {
+        for i in 0..<count { dx[i] = y[i] > 0 ? g[i] : 0 }
+    }
+
+    /// `db[c] += g[r, c]` over every row.
+    @inline(__always)
+    static func sumRows<T: BinaryFloatingPoint>(
+        _ g: UnsafePointer<T>, _ db: UnsafeMutablePointer<T>, rows: Int, channels: Int
+    ) {
+        var row = g
+        for _ in 0..<rows {
+            for c in 0..<channels { db[c] += row[c] }
+            row += channels
+        }
+    }
+
+    /// `dx[r, c] = y[r, c] > 0 ? g[r, c] : 0` and `db[c] += dx[r, c]` in the same pass.
+    @inline(__always)
+    static func reluBiasBackward<T: BinaryFloatingPoint>(
+        _ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, _ db: UnsafeMutablePointer<T>,
+        rows: Int, channels: Int
+    ) {
+        var offset = 0
+        for _ in 0..<rows {
+            let (gr, yr, dr) = (g + offset, y + offset, dx + offset)
+            for c in 0..<channels {
+                let v = yr[c] > 0 ? gr[c] : 0
+                dr[c] = v
+                db[c] += v
+            }
+            offset += channels
+        }
+    }
+}

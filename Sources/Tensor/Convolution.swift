@@ -320,10 +320,22 @@ enum ConvKernels {
 
     // MARK: Regular
 
+    /// The forward convolution: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)``
+    /// (unless `allowWinograd` is false, which forces im2col + GEMM), else im2col + GEMM with
+    /// `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
+        allowWinograd: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
+        if allowWinograd && winogradApplies(g, outChannels: outChannels) {
+            if let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return winogradForward(x, f, g) as! Tensor<T>
+            }
+            if let x = input as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return winogradForward(x, f, g) as! Tensor<T>
+            }
+        }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let outputShape = g.outputShape(channels: outChannels)
         // The GEMMs (beta 0) write every output element, so the storage starts uninitialized.
@@ -352,10 +364,21 @@ enum ConvKernels {
         }
     }
 
+    /// The input gradient: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
+    /// `allowWinograd` is false), else GEMM + col2im in chunks of `columnLimit` elements.
     static func backwardInput<T: TensorScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
+        allowWinograd: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
+        if allowWinograd && winogradApplies(g, outChannels: outChannels) {
+            if let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return winogradBackwardInput(dy, f, g) as! Tensor<T>
+            }
+            if let dy = gradient as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return winogradBackwardInput(dy, f, g) as! Tensor<T>
+            }
+        }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let inputShape = [g.batch, g.inputHeight, g.inputWidth, g.inputChannels]
         return Tensor<T>.build(shape: inputShape) { dx in

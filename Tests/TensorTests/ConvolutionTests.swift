@@ -88,6 +88,25 @@ struct ConvolutionTests {
         try checkDepthwise(name, Float.self, tolerance: 1e-4)
     }
 
+    @Test(arguments: ["conv_valid_s1", "conv_same_s1"])
+    func winogradMatchesJAX(_ name: String) throws {
+        // The fixtures' 3 input and 2 output channels are below the dispatch threshold, so the
+        // Winograd kernels are called directly.
+        for chunkTiles in [nil, 1, 5] as [Int?] {
+            let c = try ConvCase<Double>(name)
+            let g = Conv2DGeometry(inputShape: c.input.shape, kernelHeight: 3, kernelWidth: 3,
+                                   strides: c.strides, padding: c.padding, dilations: c.dilations)
+            let y = ConvKernels.winogradForward(c.input, c.filter, g, chunkTiles: chunkTiles)
+            #expect(maxRelativeDifference(y, c.output) <= 1e-12, "\(name) chunk \(String(describing: chunkTiles)): forward")
+            let dx = ConvKernels.winogradBackwardInput(c.gradOutput, c.filter, g, chunkTiles: chunkTiles)
+            #expect(maxRelativeDifference(dx, c.gradInput) <= 1e-12,
+                    "\(name) chunk \(String(describing: chunkTiles)): backward input")
+            let f = try ConvCase<Float>(name)
+            #expect(maxRelativeDifference(ConvKernels.winogradForward(f.input, f.filter, g), f.output) <= 1e-5)
+            #expect(maxRelativeDifference(ConvKernels.winogradBackwardInput(f.gradOutput, f.filter, g), f.gradInput) <= 1e-5)
+        }
+    }
+
     // MARK: Shapes
 
     @Test func outputShapesFollowKerasRules() {

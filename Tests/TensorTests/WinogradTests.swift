@@ -1,0 +1,68 @@
+@testable import Tensor
+import TestSupport
+import Testing
+
+/// Winograd F(2x2, 3x3) against the im2col + GEMM path on random data, in Float (the precision
+/// the models train in) and Double, for the forward pass and the input gradient.
+@Suite("Winograd convolution")
+struct WinogradTests {
+    /// (batch, height, width, input channels, output channels, padding): odd and even sizes, a
+    /// single tile row or column, batches, and channel counts that are not multiples of 8.
+    static let shapes: [(Int, Int, Int, Int, Int, Padding)] = [
+        (1, 4, 4, 16, 16, .valid), (2, 9, 7, 16, 24, .valid), (2, 9, 7, 16, 24, .same),
+        (3, 8, 10, 33, 17, .same), (1, 3, 5, 20, 16, .valid), (1, 1, 1, 16, 16, .same),
+        (2, 6, 3, 19, 32, .same), (1, 15, 12, 64, 32, .valid),
+    ]
+
+    private func compare<S: WinogradScalar>(_ type: S.Type, tolerance: Double) {
+        for (index, (n, h, w, cin, cout, padding)) in Self.shapes.enumerated() {
+            let g = Conv2DGeometry(inputShape: [n, h, w, cin], kernelHeight: 3, kernelWidth: 3,
+                                   strides: (1, 1), padding: padding, dilations: (1, 1))
+            #expect(ConvKernels.winogradApplies(g, outChannels: cout))
+            let seed = UInt64(10 * index)
+            let x = Tensor<S>.uniform([n, h, w, cin], lower: -1, upper: 1, seed: seed + 1)
+            let f = Tensor<S>.uniform([3, 3, cin, cout], lower: -0.5, upper: 0.5, seed: seed + 2)
+            let dy = Tensor<S>.uniform(g.outputShape(channels: cout), lower: -1, upper: 1, seed: seed + 3)
+            let label = "\(S.self) [\(n), \(h), \(w), \(cin)] -> \(cout) \(padding)"
+            let im2col = ConvKernels.forward(x, f, g, allowWinograd: false)
+            let forward = ConvKernels.forward(x, f, g)
+            #expect(forward.shape == im2col.shape, "\(label): forward shape")
+            #expect(maxRelativeDifference(forward, im2col) <= tolerance, "\(label): forward")
+            let col2im = ConvKernels.backwardInput(dy, f, g, allowWinograd: false)
+            let backward = ConvKernels.backwardInput(dy, f, g)
+            #expect(maxRelativeDifference(backward, col2im) <= tolerance, "\(label): backward input")
+            // Chunks of 1 and 7 tiles (starting inside rows and images) agree with one chunk.
+            for chunk in [1, 7] {
+                #expect(maxRelativeDifference(ConvKernels.winogradForward(x, f, g, chunkTiles: chunk), forward) <= tolerance,
+                        "\(label): forward, chunks of \(chunk)")
+                #expect(maxRelativeDifference(ConvKernels.winogradBackwardInput(dy, f, g, chunkTiles: chunk), backward)
+                        <= tolerance, "\(label): backward input, chunks of \(chunk)")
+            }
+        }
+    }
+
+    @Test func floatMatchesIm2col() {
+        compare(Float.self, tolerance: 1e-5)
+    }
+
+    @Test func doubleMatchesIm2col() {
+        compare(Double.self, tolerance: 1e-12)
+    }
+
+    @Test func dispatchOnlyCoversStrideOne3x3WithEnoughChannels() {
+        func applies(_ input: [Int], _ kernel: Int, cout: Int, strides: (Int, Int) = (1, 1),
+                     dilations: (Int, Int) = (1, 1), padding: Padding = .same) -> Bool {
+            let g = Conv2DGeometry(inputShape: input, kernelHeight: kernel, kernelWidth: kernel,
+                                   strides: strides, padding: padding, dilations: dilations)
+            return ConvKernels.winogradApplies(g, outChannels: cout)
+        }
+        #expect(applies([32, 75, 75, 32], 3, cout: 64))
+        #expect(!applies([32, 150, 150, 1], 3, cout: 32))
+        #expect(!applies([32, 150, 150, 3], 3, cout: 32))
+        #expect(!applies([32, 75, 75, 32], 3, cout: 8))
+        #expect(!applies([32, 75, 75, 32], 3, cout: 64, strides: (2, 2)))
+        #expect(!applies([32, 75, 75, 32], 3, cout: 64, dilations: (2, 2)))
+        #expect(!applies([32, 75, 75, 32], 5, cout: 64))
+        #expect(!applies([1, 2, 2, 32], 3, cout: 32, padding: .valid))
+    }
+}

@@ -1,32 +1,52 @@
-// Winograd F(2x2, 3x3) convolution for 3x3 kernels at stride 1 and dilation 1 (valid or same
-// padding): the forward pass and the gradient with respect to the input.
+// Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3), for 3x3 kernels at stride 1 and dilation 1
+// (valid or same padding): the forward pass and the gradient with respect to the input.
 //
-// Each 2x2 block of outputs (a "tile") is computed from the 4x4 input patch around it as
-// `A^T [(G g G^T) .* (B^T d B)] A`: 16 multiplications per input-output channel pair instead of 36.
-// Over all channels the elementwise products become 16 matrix products, one per transform-domain
-// element e: `M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout]`, each one BLAS ?gemm call.
-// Tiles are processed in chunks of about 2 MiB of transformed data (V and M), like the im2col
-// path, so the buffers stay in cache between the transforms and the GEMMs.
+// Each m x m block of outputs (a "tile", m = 2 or 4) is computed from the (m+2) x (m+2) input
+// patch around it as `A^T [(G g G^T) .* (B^T d B)] A`: (m+2)^2 multiplications per input-output
+// channel pair instead of 9 m^2. Over all channels the elementwise products become (m+2)^2 matrix
+// products, one per transform-domain element e: `M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout]`,
+// each one BLAS ?gemm call. Tiles are processed in chunks of about 2 MiB of transformed data (V and
+// M), like the im2col path, so the buffers stay in cache between the transforms and the GEMMs.
 //
-// Layouts: V holds each tile's 16 transformed rows of Cin contiguously (`[tiles, 16, Cin]`), so the
-// input transform writes one contiguous run per tile and GEMM e reads every 16th row
-// (`lda = 16 * Cin`); M is `[tiles, 16, Cout]` likewise. U is `[16, Cin, Cout]`.
+// Layouts: V holds each tile's E = (m+2)^2 transformed rows of Cin contiguously (`[tiles, E, Cin]`),
+// so the input transform writes one contiguous run per tile and GEMM e reads every E-th row
+// (`lda = E * Cin`); M is `[tiles, E, Cout]` likewise. U is `[E, Cin, Cout]`. The transforms run on
+// `SIMD8` vectors along the contiguous channel axis.
 //
 // The gradient with respect to the input of a stride-1 3x3 convolution is a convolution of the
 // output gradient with the kernel rotated by 180 degrees and its channel axes swapped, padded by
 // `2 - pad` before, so it runs through the same code with a differently transformed filter.
+//
+// Transform matrices: Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016),
+// interpolation points 0, 1, -1 (F(2, 3)) and 0, 1, -1, 2, -2 (F(4, 3)), plus the point at infinity.
+
+/// The output tile size of a Winograd convolution with a 3x3 kernel.
+enum WinogradTile: Sendable, CaseIterable {
+    /// F(2x2, 3x3): 4x4 input patches, 16 GEMMs, 2.25x fewer multiplications than direct.
+    case f2x2
+    /// F(4x4, 3x3): 6x6 input patches, 36 GEMMs, 4x fewer multiplications than direct.
+    case f4x4
+
+    /// Outputs per tile side (`m`).
+    var outputSize: Int { self == .f2x2 ? 2 : 4 }
+    /// Input patch side, `m + 2`.
+    var inputSize: Int { outputSize + 2 }
+    /// Transform-domain elements (GEMMs) per tile, `(m + 2)^2`.
+    var elements: Int { inputSize * inputSize }
+}
 
 extension ConvKernels {
     /// The fewest input and output channels for which the Winograd path is used: with fewer, the
-    /// 16 GEMMs are too thin to beat one im2col GEMM (the first layers of the seed models, with 1
+    /// GEMMs are too thin to beat one im2col GEMM (the first layers of the seed models, with 1
     /// or 3 input channels, stay on im2col).
     static let winogradMinimumChannels = 16
+    /// The tile size the dispatch uses.
+    static let winogradDefaultTile = WinogradTile.f4x4
     /// Target size in bytes of one chunk's transformed input and products (V and M).
     static let winogradChunkBytes = 2 << 20
 
-    /// Whether a convolution with this geometry runs as Winograd F(2x2, 3x3): a 3x3 kernel at
-    /// stride 1 and dilation 1, a non-empty output, and at least ``winogradMinimumChannels`` input and
-    /// output channels.
+    /// Whether a convolution with this geometry runs as Winograd: a 3x3 kernel at stride 1 and
+    /// dilation 1, a non-empty output, and at least ``winogradMinimumChannels`` input and output channels.
     static func winogradApplies(_ g: Conv2DGeometry, outChannels: Int) -> Bool {
         g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
             && g.dilationHeight == 1 && g.dilationWidth == 1
@@ -34,42 +54,46 @@ extension ConvKernels {
             && g.inputChannels >= winogradMinimumChannels && outChannels >= winogradMinimumChannels
     }
 
-    /// Forward convolution by Winograd F(2x2, 3x3); `chunkTiles` overrides the tiles per chunk (tests).
+    /// Forward convolution by Winograd with `tile`; `chunkTiles` overrides the tiles per chunk (tests).
     static func winogradForward<T: WinogradScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, chunkTiles: Int? = nil
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
     ) -> Tensor<T> {
         let cin = g.inputChannels, cout = filter.shape[3]
         // Every output position belongs to exactly one tile, so the storage starts uninitialized.
         return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
             input.withUnsafeBufferPointer { xBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: 16 * cin * cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, into: u)
+                    withScratchBuffer(count: tile.elements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, tile: tile, into: u)
                         winogradConvolve(
                             input: xBuffer.baseAddress!, batch: g.batch, height: g.inputHeight, width: g.inputWidth,
                             inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
-                            outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out, chunkTiles: chunkTiles)
+                            outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
+                            tile: tile, chunkTiles: chunkTiles)
                     }
                 }
             }
         }
     }
 
-    /// The input gradient by Winograd F(2x2, 3x3): the output gradient convolved with the rotated,
+    /// The input gradient by Winograd with `tile`: the output gradient convolved with the rotated,
     /// channel-swapped kernel, padded by `2 - pad` above and left.
     static func winogradBackwardInput<T: WinogradScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, chunkTiles: Int? = nil
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
     ) -> Tensor<T> {
         let cin = g.inputChannels, cout = filter.shape[3]
         return Tensor<T>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
             gradient.withUnsafeBufferPointer { gBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: 16 * cin * cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, into: u)
+                    withScratchBuffer(count: tile.elements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, tile: tile, into: u)
                         winogradConvolve(
                             input: gBuffer.baseAddress!, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
                             inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
-                            outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx, chunkTiles: chunkTiles)
+                            outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
+                            tile: tile, chunkTiles: chunkTiles)
                     }
                 }
             }
@@ -77,196 +101,311 @@ extension ConvKernels {
     }
 
     /// Writes `U = G g G^T` for every channel pair of the HWIO filter `f` (`[3, 3, cin, cout]`):
-    /// `[16, cin, cout]`, or with `rotated` the transform of the 180-degree-rotated kernel with
-    /// its channel axes swapped, `[16, cout, cin]` (for the input gradient).
-    static func winogradTransformFilter<T: TensorScalar>(
-        _ f: UnsafePointer<T>, cin: Int, cout: Int, rotated: Bool, into u: UnsafeMutablePointer<T>
+    /// `[E, cin, cout]`, or with `rotated` the transform of the 180-degree-rotated kernel with
+    /// its channel axes swapped, `[E, cout, cin]` (for the input gradient).
+    static func winogradTransformFilter<T: WinogradScalar>(
+        _ f: UnsafePointer<T>, cin: Int, cout: Int, rotated: Bool, tile: WinogradTile, into u: UnsafeMutablePointer<T>
     ) {
-        let plane = cin * cout
-        let half: T = 0.5
-        for ci in 0..<cin {
-            for co in 0..<cout {
-                let offset = ci * cout + co
-                // g[a][b], rotated by 180 degrees when asked.
-                @inline(__always) func tap(_ a: Int, _ b: Int) -> T {
-                    rotated ? f[((2 - a) * 3 + (2 - b)) * plane + offset] : f[(a * 3 + b) * plane + offset]
-                }
-                // G x for a column x of 3 taps.
-                @inline(__always) func g3(_ x0: T, _ x1: T, _ x2: T) -> (T, T, T, T) {
-                    (x0, half * (x0 + x1 + x2), half * (x0 - x1 + x2), x2)
-                }
-                // Columns of G g (4 x 3), then each of its rows times G^T.
-                let c0 = g3(tap(0, 0), tap(1, 0), tap(2, 0))
-                let c1 = g3(tap(0, 1), tap(1, 1), tap(2, 1))
-                let c2 = g3(tap(0, 2), tap(1, 2), tap(2, 2))
-                let rows = [g3(c0.0, c1.0, c2.0), g3(c0.1, c1.1, c2.1), g3(c0.2, c1.2, c2.2), g3(c0.3, c1.3, c2.3)]
-                let destination = rotated ? co * cin + ci : offset
-                for r in 0..<4 {
-                    u[(r * 4 + 0) * plane + destination] = rows[r].0
-                    u[(r * 4 + 1) * plane + destination] = rows[r].1
-                    u[(r * 4 + 2) * plane + destination] = rows[r].2
-                    u[(r * 4 + 3) * plane + destination] = rows[r].3
+        let plane = cin * cout, n = tile.inputSize
+        withScratchBuffer(count: 3 * n) { (rows: UnsafeMutablePointer<T>) in
+            for ci in 0..<cin {
+                for co in 0..<cout {
+                    let offset = ci * cout + co
+                    // g[a][b], rotated by 180 degrees when asked.
+                    @inline(__always) func tap(_ a: Int, _ b: Int) -> T {
+                        rotated ? f[((2 - a) * 3 + (2 - b)) * plane + offset] : f[(a * 3 + b) * plane + offset]
+                    }
+                    // G g: column b of g gives column b of the n x 3 product, stored rows[r * 3 + b].
+                    for b in 0..<3 {
+                        winogradFilterTransform(tap(0, b), tap(1, b), tap(2, b), tile: tile) { r, value in rows[r * 3 + b] = value }
+                    }
+                    // (G g) G^T: row r of the product gives row r of U.
+                    let destination = rotated ? co * cin + ci : offset
+                    for r in 0..<n {
+                        winogradFilterTransform(rows[r * 3], rows[r * 3 + 1], rows[r * 3 + 2], tile: tile) { s, value in
+                            u[(r * n + s) * plane + destination] = value
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// The tiles per chunk: V and M (16 rows of `inChannels + outChannels` per tile) within
+    /// `G x` for one column of 3 kernel taps, passed to `store(row, value)`.
+    @inline(__always)
+    static func winogradFilterTransform<T: WinogradScalar>(
+        _ x0: T, _ x1: T, _ x2: T, tile: WinogradTile, store: (Int, T) -> Void
+    ) {
+        switch tile {
+        case .f2x2:
+            store(0, x0)
+            store(1, (x0 + x1 + x2) / 2)
+            store(2, (x0 - x1 + x2) / 2)
+            store(3, x2)
+        case .f4x4:
+            store(0, x0 / 4)
+            store(1, -(x0 + x1 + x2) / 6)
+            store(2, -(x0 - x1 + x2) / 6)
+            store(3, x0 / 24 + x1 / 12 + x2 / 6)
+            store(4, x0 / 24 - x1 / 12 + x2 / 6)
+            store(5, x2)
+        }
+    }
+
+    /// The tiles per chunk: V and M (E rows of `inChannels + outChannels` per tile) within
     /// ``winogradChunkBytes``, at least 1 and at most all tiles.
-    static func winogradTilesPerChunk<T>(_ type: T.Type, tiles: Int, inChannels: Int, outChannels: Int) -> Int {
-        let perTile = 16 * (inChannels + outChannels) * MemoryLayout<T>.stride
+    static func winogradTilesPerChunk<T>(
+        _ type: T.Type, tiles: Int, inChannels: Int, outChannels: Int, tile: WinogradTile
+    ) -> Int {
+        let perTile = tile.elements * (inChannels + outChannels) * MemoryLayout<T>.stride
         return Swift.max(1, Swift.min(tiles, winogradChunkBytes / Swift.max(perTile, 1)))
     }
 
     /// The correlation of the NHWC `input` (`[batch, height, width, inChannels]`, zero outside, the
     /// first output reading row `-padTop` and column `-padLeft`) with the 3x3 kernel whose
-    /// transform is `filter` (`[16, inChannels, outChannels]`), into `output`
+    /// transform is `filter` (`[E, inChannels, outChannels]`), into `output`
     /// (`[batch, outputHeight, outputWidth, outChannels]`, every element written).
     static func winogradConvolve<T: WinogradScalar>(
         input: UnsafePointer<T>, batch: Int, height: Int, width: Int, inChannels cin: Int,
         padTop: Int, padLeft: Int, filter u: UnsafePointer<T>, outChannels cout: Int,
-        outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<T>, chunkTiles: Int?
+        outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<T>,
+        tile: WinogradTile, chunkTiles: Int?
     ) {
-        let tilesHigh = (outputHeight + 1) / 2, tilesWide = (outputWidth + 1) / 2
+        let size = tile.outputSize, patchSize = tile.inputSize, elements = tile.elements
+        let tilesHigh = (outputHeight + size - 1) / size, tilesWide = (outputWidth + size - 1) / size
         let tilesPerImage = tilesHigh * tilesWide, total = batch * tilesPerImage
         guard total > 0, cin > 0, cout > 0 else { return }
-        let chunk = Swift.max(1, Swift.min(
-            total, chunkTiles ?? winogradTilesPerChunk(T.self, tiles: total, inChannels: cin, outChannels: cout)))
+        let chunk = Swift.max(1, Swift.min(total, chunkTiles ?? winogradTilesPerChunk(
+            T.self, tiles: total, inChannels: cin, outChannels: cout, tile: tile)))
         // V and M, a zero row standing in for input outside the image, and a sink row for
-        // outputs past the bottom or right edge (odd output sizes).
-        withScratchBuffer(count: chunk * 16 * (cin + cout) + cin + cout) { (scratch: UnsafeMutablePointer<T>) in
-            let v = scratch, m = scratch + chunk * 16 * cin
-            let zeros = m + chunk * 16 * cout, sink = zeros + cin
+        // outputs past the bottom or right edge.
+        withScratchBuffer(count: chunk * elements * (cin + cout) + cin + cout) { (scratch: UnsafeMutablePointer<T>) in
+            let v = scratch, m = scratch + chunk * elements * cin
+            let zeros = m + chunk * elements * cout, sink = zeros + cin
             zeroFill(zeros, count: cin)
-            // The 16 input rows of the current patch and the 4 output rows of the current tile.
-            let patch = UnsafeMutablePointer<UnsafePointer<T>>.allocate(capacity: 16)
-            let corners = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: 4)
+            // The input rows of the current patch and the output rows of the current tile.
+            let patch = UnsafeMutablePointer<UnsafePointer<T>>.allocate(capacity: elements)
+            let corners = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: size * size)
             defer { patch.deallocate(); corners.deallocate() }
             var start = 0
             while start < total {
                 let count = Swift.min(chunk, total - start)
                 // Input transform V = B^T d B, per tile.
                 for t in 0..<count {
-                    let tile = start + t
-                    let n = tile / tilesPerImage, ti = (tile % tilesPerImage) / tilesWide, tj = tile % tilesWide
-                    let y0 = 2 * ti - padTop, x0 = 2 * tj - padLeft
-                    for r in 0..<4 {
-                        for c in 0..<4 {
+                    let index = start + t
+                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                    let y0 = size * ti - padTop, x0 = size * tj - padLeft
+                    for r in 0..<patchSize {
+                        for c in 0..<patchSize {
                             let y = y0 + r, x = x0 + c
-                            patch[r * 4 + c] = y >= 0 && y < height && x >= 0 && x < width
+                            patch[r * patchSize + c] = y >= 0 && y < height && x >= 0 && x < width
                                 ? input + ((n * height + y) * width + x) * cin : UnsafePointer(zeros)
                         }
                     }
-                    winogradInputTile(patch, channels: cin, into: v + t * 16 * cin)
+                    winogradInputTile(patch, channels: cin, tile: tile, into: v + t * elements * cin)
                 }
                 // M_e = V_e * U_e, one GEMM per transform-domain element.
-                for e in 0..<16 {
+                for e in 0..<elements {
                     T.gemm(transposeA: false, transposeB: false, m: count, n: cout, k: cin,
-                           alpha: 1, a: v + e * cin, lda: 16 * cin, b: u + e * cin * cout, ldb: cout,
-                           beta: 0, c: m + e * cout, ldc: 16 * cout)
+                           alpha: 1, a: v + e * cin, lda: elements * cin, b: u + e * cin * cout, ldb: cout,
+                           beta: 0, c: m + e * cout, ldc: elements * cout)
                 }
                 // Output transform Y = A^T M A, per tile.
                 for t in 0..<count {
-                    let tile = start + t
-                    let n = tile / tilesPerImage, ti = (tile % tilesPerImage) / tilesWide, tj = tile % tilesWide
-                    let i0 = 2 * ti, j0 = 2 * tj
-                    for q in 0..<4 {
-                        let i = i0 + q / 2, j = j0 + q % 2
-                        corners[q] = i < outputHeight && j < outputWidth
-                            ? output + ((n * outputHeight + i) * outputWidth + j) * cout : sink
+                    let index = start + t
+                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                    let i0 = size * ti, j0 = size * tj
+                    for i in 0..<size {
+                        for j in 0..<size {
+                            corners[i * size + j] = i0 + i < outputHeight && j0 + j < outputWidth
+                                ? output + ((n * outputHeight + i0 + i) * outputWidth + j0 + j) * cout : sink
+                        }
                     }
-                    winogradOutputTile(m + t * 16 * cout, channels: cout, into: corners)
+                    winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners)
                 }
                 start += count
             }
         }
     }
 
-    /// `B^T d B` for one 4x4 patch whose element `(r, s)` is the row of `channels` values at
-    /// `patch[r * 4 + s]`, written as 16 rows of `channels` to `v` (row `r * 4 + s`), eight
-    /// channels at a time.
+    /// `B^T d B` for one patch whose element `(r, s)` is the row of `channels` values at
+    /// `patch[r * (m + 2) + s]`, written as E rows of `channels` to `v` (row `r * (m + 2) + s`),
+    /// eight channels at a time.
     @inline(__always)
     static func winogradInputTile<T: WinogradScalar>(
-        _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, into v: UnsafeMutablePointer<T>
+        _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, tile: WinogradTile, into v: UnsafeMutablePointer<T>
     ) {
         var ch = 0
         while ch &+ 8 <= c {
-            winogradInputTransform(
-                load: { k in UnsafeRawPointer(patch[k] + ch).loadUnaligned(as: SIMD8<T>.self) },
-                store: { e, x in UnsafeMutableRawPointer(v + (e &* c &+ ch)).storeBytes(of: x, as: SIMD8<T>.self) })
+            let load = { (k: Int) in UnsafeRawPointer(patch[k] + ch).loadUnaligned(as: SIMD8<T>.self) }
+            let store = { (e: Int, x: SIMD8<T>) in UnsafeMutableRawPointer(v + (e &* c &+ ch)).storeBytes(of: x, as: SIMD8<T>.self) }
+            switch tile {
+            case .f2x2: winogradInputTransform2(load: load, store: store)
+            case .f4x4: winogradInputTransform4(load: load, store: store)
+            }
             ch &+= 8
         }
         while ch < c {
-            winogradInputTransform(load: { k in patch[k][ch] }, store: { e, x in v[e &* c &+ ch] = x })
+            switch tile {
+            case .f2x2: winogradInputTransform2(load: { patch[$0][ch] }, store: { v[$0 &* c &+ ch] = $1 })
+            case .f4x4: winogradInputTransform4(load: { patch[$0][ch] }, store: { v[$0 &* c &+ ch] = $1 })
+            }
             ch &+= 1
         }
     }
 
-    /// `A^T m A` for one tile's 16 rows of `channels` products at `m`, written to the 2x2 output
-    /// rows `corners[0 ..< 4]` (top-left, top-right, bottom-left, bottom-right), eight channels at a time.
+    /// `A^T m A` for one tile's E rows of `channels` products at `m`, written to the output rows
+    /// `corners[i * m + j]`, eight channels at a time.
     @inline(__always)
     static func winogradOutputTile<T: WinogradScalar>(
-        _ m: UnsafePointer<T>, channels c: Int, into corners: UnsafePointer<UnsafeMutablePointer<T>>
+        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>
     ) {
         var ch = 0
         while ch &+ 8 <= c {
-            winogradOutputTransform(
-                load: { e in UnsafeRawPointer(m + (e &* c &+ ch)).loadUnaligned(as: SIMD8<T>.self) },
-                store: { q, y in UnsafeMutableRawPointer(corners[q] + ch).storeBytes(of: y, as: SIMD8<T>.self) })
+            let load = { (e: Int) in UnsafeRawPointer(m + (e &* c &+ ch)).loadUnaligned(as: SIMD8<T>.self) }
+            let store = { (q: Int, y: SIMD8<T>) in UnsafeMutableRawPointer(corners[q] + ch).storeBytes(of: y, as: SIMD8<T>.self) }
+            switch tile {
+            case .f2x2: winogradOutputTransform2(load: load, store: store)
+            case .f4x4: winogradOutputTransform4(load: load, store: store)
+            }
             ch &+= 8
         }
         while ch < c {
-            winogradOutputTransform(load: { e in m[e &* c &+ ch] }, store: { q, y in corners[q][ch] = y })
+            switch tile {
+            case .f2x2: winogradOutputTransform2(load: { m[$0 &* c &+ ch] }, store: { corners[$0][ch] = $1 })
+            case .f4x4: winogradOutputTransform4(load: { m[$0 &* c &+ ch] }, store: { corners[$0][ch] = $1 })
+            }
             ch &+= 1
         }
     }
 
-    /// `B^T d B` on one lane: `load(r * 4 + s)` gives `d[r][s]`, `store(e, value)` takes element `e = r * 4 + s`.
+    // MARK: F(2x2, 3x3) transforms
+
+    /// `B^T x` for F(2, 3): `(x0 - x2, x1 + x2, x2 - x1, x1 - x3)`.
     @inline(__always)
-    static func winogradInputTransform<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
-        let d00 = load(0), d01 = load(1), d02 = load(2), d03 = load(3)
-        let d10 = load(4), d11 = load(5), d12 = load(6), d13 = load(7)
-        let d20 = load(8), d21 = load(9), d22 = load(10), d23 = load(11)
-        let d30 = load(12), d31 = load(13), d32 = load(14), d33 = load(15)
-        // B^T x = (x0 - x2, x1 + x2, x2 - x1, x1 - x3), along each row first.
-        let a00 = d00 - d02, a01 = d01 + d02, a02 = d02 - d01, a03 = d01 - d03
-        let a10 = d10 - d12, a11 = d11 + d12, a12 = d12 - d11, a13 = d11 - d13
-        let a20 = d20 - d22, a21 = d21 + d22, a22 = d22 - d21, a23 = d21 - d23
-        let a30 = d30 - d32, a31 = d31 + d32, a32 = d32 - d31, a33 = d31 - d33
-        // Then down each column.
-        store(0, a00 - a20); store(1, a01 - a21); store(2, a02 - a22); store(3, a03 - a23)
-        store(4, a10 + a20); store(5, a11 + a21); store(6, a12 + a22); store(7, a13 + a23)
-        store(8, a20 - a10); store(9, a21 - a11); store(10, a22 - a12); store(11, a23 - a13)
-        store(12, a10 - a30); store(13, a11 - a31); store(14, a12 - a32); store(15, a13 - a33)
+    static func winogradB2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L, L, L) {
+        (x.0 - x.2, x.1 + x.2, x.2 - x.1, x.1 - x.3)
     }
 
-    /// `A^T m A` on one lane: `load(e)` gives `m[e / 4][e % 4]`, `store(q, value)` takes output
-    /// `(q / 2, q % 2)` of the 2x2 tile.
+    /// `B^T d B` for F(2x2, 3x3) on one lane: `load(r * 4 + s)` gives `d[r][s]`, `store(e, value)`
+    /// takes element `e = r * 4 + s`.
     @inline(__always)
-    static func winogradOutputTransform<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
-        let m00 = load(0), m01 = load(1), m02 = load(2), m03 = load(3)
-        let m10 = load(4), m11 = load(5), m12 = load(6), m13 = load(7)
-        let m20 = load(8), m21 = load(9), m22 = load(10), m23 = load(11)
-        let m30 = load(12), m31 = load(13), m32 = load(14), m33 = load(15)
-        // A^T x = (x0 + x1 + x2, x1 - x2 - x3), down each column first.
-        let r00 = m00 + m10 + m20, r01 = m01 + m11 + m21, r02 = m02 + m12 + m22, r03 = m03 + m13 + m23
-        let r10 = m10 - m20 - m30, r11 = m11 - m21 - m31, r12 = m12 - m22 - m32, r13 = m13 - m23 - m33
-        store(0, r00 + r01 + r02)
-        store(1, r01 - r02 - r03)
-        store(2, r10 + r11 + r12)
-        store(3, r11 - r12 - r13)
+    static func winogradInputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        // Along each row, then down each column.
+        let r0 = winogradB2((load(0), load(1), load(2), load(3)))
+        let r1 = winogradB2((load(4), load(5), load(6), load(7)))
+        let r2 = winogradB2((load(8), load(9), load(10), load(11)))
+        let r3 = winogradB2((load(12), load(13), load(14), load(15)))
+        @inline(__always) func column(_ s: Int, _ x: (L, L, L, L)) {
+            let y = winogradB2(x)
+            store(s, y.0); store(4 + s, y.1); store(8 + s, y.2); store(12 + s, y.3)
+        }
+        column(0, (r0.0, r1.0, r2.0, r3.0))
+        column(1, (r0.1, r1.1, r2.1, r3.1))
+        column(2, (r0.2, r1.2, r2.2, r3.2))
+        column(3, (r0.3, r1.3, r2.3, r3.3))
+    }
+
+    /// `A^T x` for F(2, 3): `(x0 + x1 + x2, x1 - x2 - x3)`.
+    @inline(__always)
+    static func winogradA2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L) {
+        (x.0 + x.1 + x.2, x.1 - x.2 - x.3)
+    }
+
+    /// `A^T m A` for F(2x2, 3x3) on one lane: `load(e)` gives `m[e / 4][e % 4]`, `store(q, value)`
+    /// takes output `(q / 2, q % 2)` of the tile.
+    @inline(__always)
+    static func winogradOutputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        // Down each column, then along each of the two rows.
+        let c0 = winogradA2((load(0), load(4), load(8), load(12)))
+        let c1 = winogradA2((load(1), load(5), load(9), load(13)))
+        let c2 = winogradA2((load(2), load(6), load(10), load(14)))
+        let c3 = winogradA2((load(3), load(7), load(11), load(15)))
+        let top = winogradA2((c0.0, c1.0, c2.0, c3.0)), bottom = winogradA2((c0.1, c1.1, c2.1, c3.1))
+        store(0, top.0); store(1, top.1); store(2, bottom.0); store(3, bottom.1)
+    }
+
+    // MARK: F(4x4, 3x3) transforms
+
+    /// `B^T x` for F(4, 3), rows `(4, 0, -5, 0, 1, 0)`, `(0, -4, -4, 1, 1, 0)`, `(0, 4, -4, -1, 1, 0)`,
+    /// `(0, -2, -1, 2, 1, 0)`, `(0, 2, -1, -2, 1, 0)`, `(0, 4, 0, -5, 0, 1)`.
+    @inline(__always)
+    static func winogradB4<L: WinogradLane>(_ x: (L, L, L, L, L, L)) -> (L, L, L, L, L, L) {
+        let four = L.constant(4), five = L.constant(5), two = L.constant(2)
+        let t1 = x.4 - four * x.2, t2 = x.3 - four * x.1
+        let t3 = x.4 - x.2, t4 = two * (x.3 - x.1)
+        return (four * x.0 - five * x.2 + x.4, t1 + t2, t1 - t2, t3 + t4, t3 - t4, four * x.1 - five * x.3 + x.5)
+    }
+
+    /// `B^T d B` for F(4x4, 3x3) on one lane: `load(r * 6 + s)` gives `d[r][s]`, `store(e, value)`
+    /// takes element `e = r * 6 + s`.
+    @inline(__always)
+    static func winogradInputTransform4<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        @inline(__always) func row(_ r: Int) -> (L, L, L, L, L, L) {
+            let b = 6 * r
+            return winogradB4((load(b), load(b + 1), load(b + 2), load(b + 3), load(b + 4), load(b + 5)))
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+        @inline(__always) func column(_ s: Int, _ x: (L, L, L, L, L, L)) {
+            let y = winogradB4(x)
+            store(s, y.0); store(6 + s, y.1); store(12 + s, y.2); store(18 + s, y.3); store(24 + s, y.4); store(30 + s, y.5)
+        }
+        column(0, (r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
+        column(1, (r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
+        column(2, (r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
+        column(3, (r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
+        column(4, (r0.4, r1.4, r2.4, r3.4, r4.4, r5.4))
+        column(5, (r0.5, r1.5, r2.5, r3.5, r4.5, r5.5))
+    }
+
+    /// `A^T x` for F(4, 3), rows `(1, 1, 1, 1, 1, 0)`, `(0, 1, -1, 2, -2, 0)`, `(0, 1, 1, 4, 4, 0)`,
+    /// `(0, 1, -1, 8, -8, 1)`.
+    @inline(__always)
+    static func winogradA4<L: WinogradLane>(_ x: (L, L, L, L, L, L)) -> (L, L, L, L) {
+        let two = L.constant(2), four = L.constant(4), eight = L.constant(8)
+        let s12 = x.1 + x.2, d12 = x.1 - x.2, s34 = x.3 + x.4, d34 = x.3 - x.4
+        return (x.0 + s12 + s34, d12 + two * d34, s12 + four * s34, d12 + eight * d34 + x.5)
+    }
+
+    /// `A^T m A` for F(4x4, 3x3) on one lane: `load(e)` gives `m[e / 6][e % 6]`, `store(q, value)`
+    /// takes output `(q / 4, q % 4)` of the tile.
+    @inline(__always)
+    static func winogradOutputTransform4<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        @inline(__always) func column(_ s: Int) -> (L, L, L, L) {
+            winogradA4((load(s), load(6 + s), load(12 + s), load(18 + s), load(24 + s), load(30 + s)))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        @inline(__always) func row(_ i: Int, _ x: (L, L, L, L, L, L)) {
+            let y = winogradA4(x)
+            store(4 * i, y.0); store(4 * i + 1, y.1); store(4 * i + 2, y.2); store(4 * i + 3, y.3)
+        }
+        row(0, (c0.0, c1.0, c2.0, c3.0, c4.0, c5.0))
+        row(1, (c0.1, c1.1, c2.1, c3.1, c4.1, c5.1))
+        row(2, (c0.2, c1.2, c2.2, c3.2, c4.2, c5.2))
+        row(3, (c0.3, c1.3, c2.3, c3.3, c4.3, c5.3))
     }
 }
 
-/// A value the Winograd transforms add and subtract: a scalar or a SIMD vector of them.
+/// A value the Winograd transforms add, subtract and scale: a scalar or a SIMD vector of them.
 protocol WinogradLane {
     static func + (lhs: Self, rhs: Self) -> Self
     static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Self) -> Self
+    /// `value` in every lane.
+    static func constant(_ value: Double) -> Self
 }
 
-extension Float: WinogradLane {}
-extension Double: WinogradLane {}
-extension SIMD8: WinogradLane where Scalar: FloatingPoint {}
+extension Float: WinogradLane {
+    static func constant(_ value: Double) -> Float { Float(value) }
+}
+
+extension Double: WinogradLane {
+    static func constant(_ value: Double) -> Double { value }
+}
+
+extension SIMD8: WinogradLane where Scalar: BinaryFloatingPoint {
+    static func constant(_ value: Double) -> SIMD8 { SIMD8(repeating: Scalar(value)) }
+}
 
 /// The element types the Winograd kernels run on (Float and Double): their transforms run on
 /// `SIMD8` vectors of channels.

@@ -14,7 +14,8 @@ struct WinogradTests {
         (2, 6, 3, 19, 32, .same), (1, 15, 12, 64, 32, .valid),
     ]
 
-    private func compare<S: WinogradScalar>(_ type: S.Type, tolerance: Double) {
+    private func compare<S: WinogradScalar>(_ type: S.Type, tolerance: (WinogradTile) -> Double) {
+        // The dispatched tile size against im2col, then both tile sizes against the dispatched one.
         for (index, (n, h, w, cin, cout, padding)) in Self.shapes.enumerated() {
             let g = Conv2DGeometry(inputShape: [n, h, w, cin], kernelHeight: 3, kernelWidth: 3,
                                    strides: (1, 1), padding: padding, dilations: (1, 1))
@@ -27,26 +28,31 @@ struct WinogradTests {
             let im2col = ConvKernels.forward(x, f, g, allowWinograd: false)
             let forward = ConvKernels.forward(x, f, g)
             #expect(forward.shape == im2col.shape, "\(label): forward shape")
-            #expect(maxRelativeDifference(forward, im2col) <= tolerance, "\(label): forward")
+            #expect(maxRelativeDifference(forward, im2col) <= tolerance(ConvKernels.winogradDefaultTile), "\(label): forward")
             let col2im = ConvKernels.backwardInput(dy, f, g, allowWinograd: false)
             let backward = ConvKernels.backwardInput(dy, f, g)
-            #expect(maxRelativeDifference(backward, col2im) <= tolerance, "\(label): backward input")
-            // Chunks of 1 and 7 tiles (starting inside rows and images) agree with one chunk.
-            for chunk in [1, 7] {
-                #expect(maxRelativeDifference(ConvKernels.winogradForward(x, f, g, chunkTiles: chunk), forward) <= tolerance,
-                        "\(label): forward, chunks of \(chunk)")
-                #expect(maxRelativeDifference(ConvKernels.winogradBackwardInput(dy, f, g, chunkTiles: chunk), backward)
-                        <= tolerance, "\(label): backward input, chunks of \(chunk)")
+            #expect(maxRelativeDifference(backward, col2im) <= tolerance(ConvKernels.winogradDefaultTile), "\(label): backward input")
+            // Both tile sizes, in one chunk and in chunks of 1 and 7 tiles (starting inside rows
+            // and images), agree with im2col.
+            for tile in WinogradTile.allCases {
+                for chunk in [nil, 1, 7] as [Int?] {
+                    let y = ConvKernels.winogradForward(x, f, g, tile: tile, chunkTiles: chunk)
+                    #expect(maxRelativeDifference(y, im2col) <= tolerance(tile), "\(label): forward, \(tile), chunks of \(chunk ?? 0)")
+                    let dx = ConvKernels.winogradBackwardInput(dy, f, g, tile: tile, chunkTiles: chunk)
+                    #expect(maxRelativeDifference(dx, col2im) <= tolerance(tile),
+                            "\(label): backward input, \(tile), chunks of \(chunk ?? 0)")
+                }
             }
         }
     }
 
     @Test func floatMatchesIm2col() {
-        compare(Float.self, tolerance: 1e-5)
+        // F(4x4, 3x3)'s larger transform coefficients (up to 8) cost about one more digit in Float.
+        compare(Float.self) { $0 == .f2x2 ? 1e-5 : 1e-4 }
     }
 
     @Test func doubleMatchesIm2col() {
-        compare(Double.self, tolerance: 1e-12)
+        compare(Double.self) { _ in 1e-12 }
     }
 
     @Test func dispatchOnlyCoversStrideOne3x3WithEnoughChannels() {

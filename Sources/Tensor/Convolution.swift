@@ -114,6 +114,47 @@ extension Tensor {
         return ConvKernels.forward(self, filter, geometry)
     }
 
+    /// ``conv2d(filter:strides:padding:dilations:)`` followed by the epilogue
+    /// ``addBias(_:applyingReLU:)``: `relu(conv2d(filter) + bias)`, or without the ReLU or the bias.
+    ///
+    /// Where the convolution runs as Winograd (3x3 kernels at stride 1 and dilation 1 with at least
+    /// 16 input and output channels), the epilogue runs inside its output transform, saving a pass
+    /// over the output; elsewhere it is the two calls in sequence.
+    /// - Parameters:
+    ///   - filter: the kernel, `[KH, KW, Cin, Cout]`.
+    ///   - bias: `[Cout]`, or `nil` for none.
+    ///   - applyingReLU: whether to replace each result by `max(result, 0)`.
+    ///   - strides: `(sh, sw)`, the step between windows along height and width.
+    ///   - padding: `.valid` or `.same` (Keras rules, extra padding at the bottom/right).
+    ///   - dilations: `(dh, dw)`, the spacing between kernel taps.
+    /// - Precondition: as for ``conv2d(filter:strides:padding:dilations:)``, and `bias` has shape `[Cout]`.
+    public func conv2d(
+        filter: Tensor, bias: Tensor?, applyingReLU: Bool,
+        strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+    ) -> Tensor {
+        let geometry = Self.checkedConvGeometry(
+            operation: "conv2d", inputShape: shape, filterShape: filter.shape,
+            strides: strides, padding: padding, dilations: dilations)
+        if let bias {
+            precondition(
+                bias.shape == [filter.shape[3]],
+                "conv2d: bias of shape \(bias.shape) does not match the \(filter.shape[3]) output channels of filter shape \(filter.shape)")
+        }
+        if ConvKernels.winogradApplies(geometry, outChannels: filter.shape[3]) {
+            if let x = self as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return ConvKernels.winogradForward(
+                    x, f, geometry, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU) as! Tensor
+            }
+            if let x = self as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return ConvKernels.winogradForward(
+                    x, f, geometry, bias: bias as! Tensor<Double>?, applyingReLU: applyingReLU) as! Tensor
+            }
+        }
+        var y = conv2d(filter: filter, strides: strides, padding: padding, dilations: dilations)
+        y.addBias(bias, applyingReLU: applyingReLU)
+        return y
+    }
+
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its input:
     /// `gradient` (`[N, OH, OW, Cout]`) times the filter, scattered back to `inputShape` (the
     /// transposed convolution), computed as one GEMM per chunk of output positions and col2im.

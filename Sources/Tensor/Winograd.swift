@@ -54,9 +54,11 @@ extension ConvKernels {
             && g.inputChannels >= winogradMinimumChannels && outChannels >= winogradMinimumChannels
     }
 
-    /// Forward convolution by Winograd with `tile`; `chunkTiles` overrides the tiles per chunk (tests).
+    /// Forward convolution by Winograd with `tile`, followed by the epilogue `+ bias` (`[Cout]`,
+    /// optional) and ReLU (when `applyingReLU`) inside the output transform; `chunkTiles` overrides
+    /// the tiles per chunk (tests).
     static func winogradForward<T: WinogradScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, bias: Tensor<T>? = nil, applyingReLU: Bool = false,
         tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
     ) -> Tensor<T> {
         let cin = g.inputChannels, cout = filter.shape[3]
@@ -64,12 +66,20 @@ extension ConvKernels {
         return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
             input.withUnsafeBufferPointer { xBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: tile.elements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+                    withScratchBuffer(count: tile.elements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
                         winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, tile: tile, into: u)
+                        // The bias, or zeros when there is none but ReLU applies.
+                        let biasRow = u + tile.elements * cin * cout
+                        if let bias {
+                            bias.withUnsafeBufferPointer { biasRow.update(from: $0.baseAddress!, count: cout) }
+                        } else {
+                            zeroFill(biasRow, count: cout)
+                        }
                         winogradConvolve(
                             input: xBuffer.baseAddress!, batch: g.batch, height: g.inputHeight, width: g.inputWidth,
                             inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
                             outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
+                            epilogue: bias != nil || applyingReLU ? (UnsafePointer(biasRow), applyingReLU) : nil,
                             tile: tile, chunkTiles: chunkTiles)
                     }
                 }
@@ -93,7 +103,7 @@ extension ConvKernels {
                             input: gBuffer.baseAddress!, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
                             inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
                             outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
-                            tile: tile, chunkTiles: chunkTiles)
+                            epilogue: nil, tile: tile, chunkTiles: chunkTiles)
                     }
                 }
             }
@@ -164,12 +174,13 @@ extension ConvKernels {
     /// The correlation of the NHWC `input` (`[batch, height, width, inChannels]`, zero outside, the
     /// first output reading row `-padTop` and column `-padLeft`) with the 3x3 kernel whose
     /// transform is `filter` (`[E, inChannels, outChannels]`), into `output`
-    /// (`[batch, outputHeight, outputWidth, outChannels]`, every element written).
+    /// (`[batch, outputHeight, outputWidth, outChannels]`, every element written), adding
+    /// `epilogue.bias` (`outChannels` values) and applying ReLU when `epilogue.relu`.
     static func winogradConvolve<T: WinogradScalar>(
         input: UnsafePointer<T>, batch: Int, height: Int, width: Int, inChannels cin: Int,
         padTop: Int, padLeft: Int, filter u: UnsafePointer<T>, outChannels cout: Int,
         outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<T>,
-        tile: WinogradTile, chunkTiles: Int?
+        epilogue: (bias: UnsafePointer<T>, relu: Bool)?, tile: WinogradTile, chunkTiles: Int?
     ) {
         let size = tile.outputSize, patchSize = tile.inputSize, elements = tile.elements
         let tilesHigh = (outputHeight + size - 1) / size, tilesWide = (outputWidth + size - 1) / size
@@ -221,7 +232,12 @@ extension ConvKernels {
                                 ? output + ((n * outputHeight + i0 + i) * outputWidth + j0 + j) * cout : sink
                         }
                     }
-                    winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners)
+                    if let epilogue {
+                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners,
+                                           count: size * size, bias: epilogue.bias, relu: epilogue.relu)
+                    } else {
+                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners)
+                    }
                 }
                 start += count
             }
@@ -276,6 +292,19 @@ extension ConvKernels {
             case .f4x4: winogradOutputTransform4(load: { m[$0 &* c &+ ch] }, store: { corners[$0][ch] = $1 })
             }
             ch &+= 1
+        }
+    }
+
+    /// ``winogradOutputTile(_:channels:tile:into:)`` followed by `+ bias` (`channels` values)
+    /// and, when `relu`, `max(_, 0)` on each of the `count` output rows while they are in cache.
+    @inline(__always)
+    static func winogradOutputTile<T: WinogradScalar>(
+        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>,
+        count: Int, bias: UnsafePointer<T>, relu: Bool
+    ) {
+        winogradOutputTile(m, channels: c, tile: tile, into: corners)
+        for q in 0..<count {
+            BiasActivationKernels.addBias(corners[q], bias, rows: 1, channels: c, relu: relu)
         }
     }
 

@@ -12,6 +12,8 @@ struct WinogradTests {
         (1, 4, 4, 16, 16, .valid), (2, 9, 7, 16, 24, .valid), (2, 9, 7, 16, 24, .same),
         (3, 8, 10, 33, 17, .same), (1, 3, 5, 20, 16, .valid), (1, 1, 1, 16, 16, .same),
         (2, 6, 3, 19, 32, .same), (1, 15, 12, 64, 32, .valid),
+        // Many tiles per chunk.
+        (2, 26, 23, 40, 48, .same),
     ]
 
     private func compare<S: WinogradScalar>(_ type: S.Type, tolerance: (WinogradTile) -> Double) {
@@ -32,6 +34,17 @@ struct WinogradTests {
             let col2im = ConvKernels.backwardInput(dy, f, g, allowWinograd: false)
             let backward = ConvKernels.backwardInput(dy, f, g)
             #expect(maxRelativeDifference(backward, col2im) <= tolerance(ConvKernels.winogradDefaultTile), "\(label): backward input")
+            // The fused epilogue (bias and/or ReLU in the output transform) against addBias.
+            let bias = Tensor<S>.uniform([cout], lower: -1, upper: 1, seed: seed + 4)
+            for (b, relu) in [(bias, true), (bias, false), (nil, true)] as [(Tensor<S>?, Bool)] {
+                var expected = im2col
+                expected.addBias(b, applyingReLU: relu)
+                let fused = x.conv2d(filter: f, bias: b, applyingReLU: relu, padding: padding)
+                #expect(maxRelativeDifference(fused, expected) <= tolerance(ConvKernels.winogradDefaultTile),
+                        "\(label): bias \(b != nil), relu \(relu)")
+                let f2 = ConvKernels.winogradForward(x, f, g, bias: b, applyingReLU: relu, tile: .f2x2, chunkTiles: 5)
+                #expect(maxRelativeDifference(f2, expected) <= tolerance(.f2x2), "\(label): f2x2, bias \(b != nil), relu \(relu)")
+            }
             // Both tile sizes, in one chunk and in chunks of 1 and 7 tiles (starting inside rows
             // and images), agree with im2col.
             for tile in WinogradTile.allCases {
@@ -53,6 +66,19 @@ struct WinogradTests {
 
     @Test func doubleMatchesIm2col() {
         compare(Double.self) { _ in 1e-12 }
+    }
+
+    @Test func fusedEpilogueOutsideWinogradIsConvolutionThenAddBias() {
+        // Stride 2 and 3 input channels both stay on im2col + GEMM; the epilogue follows.
+        let x = Tensor<Double>.uniform([2, 7, 6, 3], lower: -1, upper: 1, seed: 41)
+        let f = Tensor<Double>.uniform([3, 3, 3, 20], lower: -1, upper: 1, seed: 42)
+        let bias = Tensor<Double>.uniform([20], lower: -1, upper: 1, seed: 43)
+        for strides in [(1, 1), (2, 2)] {
+            var expected = x.conv2d(filter: f, strides: strides, padding: .same)
+            expected.addBias(bias, applyingReLU: true)
+            let fused = x.conv2d(filter: f, bias: bias, applyingReLU: true, strides: strides, padding: .same)
+            #expect(maxRelativeDifference(fused, expected) == 0)
+        }
     }
 
     @Test func dispatchOnlyCoversStrideOne3x3WithEnoughChannels() {

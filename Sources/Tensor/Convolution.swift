@@ -1,6 +1,8 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
-// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift);
+// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
+// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
+// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
 
@@ -157,7 +159,9 @@ extension Tensor {
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its input:
     /// `gradient` (`[N, OH, OW, Cout]`) times the filter, scattered back to `inputShape` (the
-    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im.
+    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im, or
+    /// for 3x3 stride-1 kernels with at least 16 input and output channels as a Winograd convolution
+    /// of `gradient` with the rotated kernel.
     ///
     /// - Precondition: `inputShape` and `filter` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.
@@ -361,7 +365,7 @@ enum ConvKernels {
 
     // MARK: Regular
 
-    /// The forward convolution: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)``
+    /// The forward convolution: Winograd (``winogradDefaultTile``) where ``winogradApplies(_:outChannels:)``
     /// (unless `allowWinograd` is false, which forces im2col + GEMM), else im2col + GEMM with
     /// `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(

@@ -35,6 +35,14 @@ enum WinogradTile: Sendable, CaseIterable {
     var elements: Int { inputSize * inputSize }
 }
 
+/// The two data transforms of a Winograd convolution.
+enum WinogradStage: Sendable {
+    /// `B^T d B`, input patch to transform domain.
+    case input
+    /// `A^T m A`, transform-domain products to output tile.
+    case output
+}
+
 extension ConvKernels {
     /// The fewest input and output channels for which the Winograd path is used: with fewer, the
     /// GEMMs are too thin to beat one im2col GEMM (the first layers of the seed models, with 1
@@ -245,53 +253,54 @@ extension ConvKernels {
     }
 
     /// `B^T d B` for one patch whose element `(r, s)` is the row of `channels` values at
-    /// `patch[r * (m + 2) + s]`, written as E rows of `channels` to `v` (row `r * (m + 2) + s`),
-    /// eight channels at a time.
+    /// `patch[r * (m + 2) + s]`, written as E rows of `channels` to `v` (row `r * (m + 2) + s`).
     @inline(__always)
     static func winogradInputTile<T: WinogradScalar>(
         _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, tile: WinogradTile, into v: UnsafeMutablePointer<T>
     ) {
-        var ch = 0
-        while ch &+ 8 <= c {
-            let load = { (k: Int) in UnsafeRawPointer(patch[k] + ch).loadUnaligned(as: SIMD8<T>.self) }
-            let store = { (e: Int, x: SIMD8<T>) in UnsafeMutableRawPointer(v + (e &* c &+ ch)).storeBytes(of: x, as: SIMD8<T>.self) }
-            switch tile {
-            case .f2x2: winogradInputTransform2(load: load, store: store)
-            case .f4x4: winogradInputTransform4(load: load, store: store)
-            }
-            ch &+= 8
-        }
-        while ch < c {
-            switch tile {
-            case .f2x2: winogradInputTransform2(load: { patch[$0][ch] }, store: { v[$0 &* c &+ ch] = $1 })
-            case .f4x4: winogradInputTransform4(load: { patch[$0][ch] }, store: { v[$0 &* c &+ ch] = $1 })
-            }
-            ch &+= 1
-        }
+        winogradTransformRows(tile, .input, channels: c, source: { patch[$0] }, destination: { v + $0 &* c })
     }
 
     /// `A^T m A` for one tile's E rows of `channels` products at `m`, written to the output rows
-    /// `corners[i * m + j]`, eight channels at a time.
+    /// `corners[i * m + j]`.
     @inline(__always)
     static func winogradOutputTile<T: WinogradScalar>(
         _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>
     ) {
+        winogradTransformRows(tile, .output, channels: c, source: { m + $0 &* c }, destination: { corners[$0] })
+    }
+
+    /// Applies the `stage` transform of `tile` to rows of `channels` values, channel by channel:
+    /// element `k` of the transform's input is row `source(k)`, element `e` of its result goes to
+    /// row `destination(e)`. Eight channels at a time as `SIMD8` lanes, the rest one by one.
+    @inline(__always)
+    static func winogradTransformRows<T: WinogradScalar>(
+        _ tile: WinogradTile, _ stage: WinogradStage, channels c: Int,
+        source: (Int) -> UnsafePointer<T>, destination: (Int) -> UnsafeMutablePointer<T>
+    ) {
         var ch = 0
         while ch &+ 8 <= c {
-            let load = { (e: Int) in UnsafeRawPointer(m + (e &* c &+ ch)).loadUnaligned(as: SIMD8<T>.self) }
-            let store = { (q: Int, y: SIMD8<T>) in UnsafeMutableRawPointer(corners[q] + ch).storeBytes(of: y, as: SIMD8<T>.self) }
-            switch tile {
-            case .f2x2: winogradOutputTransform2(load: load, store: store)
-            case .f4x4: winogradOutputTransform4(load: load, store: store)
-            }
+            winogradTransform(
+                tile, stage, load: { UnsafeRawPointer(source($0) + ch).loadUnaligned(as: SIMD8<T>.self) },
+                store: { UnsafeMutableRawPointer(destination($0) + ch).storeBytes(of: $1, as: SIMD8<T>.self) })
             ch &+= 8
         }
         while ch < c {
-            switch tile {
-            case .f2x2: winogradOutputTransform2(load: { m[$0 &* c &+ ch] }, store: { corners[$0][ch] = $1 })
-            case .f4x4: winogradOutputTransform4(load: { m[$0 &* c &+ ch] }, store: { corners[$0][ch] = $1 })
-            }
+            winogradTransform(tile, stage, load: { source($0)[ch] }, store: { destination($0)[ch] = $1 })
             ch &+= 1
+        }
+    }
+
+    /// The `stage` transform of `tile` on one lane.
+    @inline(__always)
+    static func winogradTransform<L: WinogradLane>(
+        _ tile: WinogradTile, _ stage: WinogradStage, load: (Int) -> L, store: (Int, L) -> Void
+    ) {
+        switch (tile, stage) {
+        case (.f2x2, .input): winogradInputTransform2(load: load, store: store)
+        case (.f2x2, .output): winogradOutputTransform2(load: load, store: store)
+        case (.f4x4, .input): winogradInputTransform4(load: load, store: store)
+        case (.f4x4, .output): winogradOutputTransform4(load: load, store: store)
         }
     }
 

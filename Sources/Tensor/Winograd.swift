@@ -313,7 +313,22 @@ extension ConvKernels {
     ) {
         winogradOutputTile(m, channels: c, tile: tile, into: corners)
         for q in 0..<count {
-            BiasActivationKernels.addBias(corners[q], bias, rows: 1, channels: c, relu: relu)
+            winogradEpilogue(corners[q], bias, channels: c, relu: relu)
+        }
+    }
+
+    /// `row[ch] = row[ch] + bias[ch]`, then `max(_, 0)` when `relu`. Written with `Swift.max` and
+    /// kept out of line: as `v > 0 ? v : 0` inlined in the tile loop the compiler emitted a scalar
+    /// branch per element (most of the epilogue's time on random signs, measured with perf);
+    /// this form vectorizes. (A NaN stays NaN here, where `addBias` maps it to 0.)
+    @inline(never)
+    static func winogradEpilogue<T: WinogradScalar>(
+        _ row: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, channels c: Int, relu: Bool
+    ) {
+        if relu {
+            for ch in 0..<c { row[ch] = Swift.max(row[ch] + bias[ch], 0) }
+        } else {
+            for ch in 0..<c { row[ch] += bias[ch] }
         }
     }
 

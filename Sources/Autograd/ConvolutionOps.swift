@@ -60,7 +60,8 @@ public func depthwiseConv2d<Scalar: TensorScalar>(
 /// `relu(conv2d(input, filter) + bias)` (or without the ReLU), recorded as one graph node.
 ///
 /// The forward pass adds the bias and applies ReLU in one sweep over the convolution's output
-/// (`Tensor.addBias(_:applyingReLU:)`); the backward pass masks the upstream gradient and sums
+/// (`Tensor.conv2d(filter:bias:applyingReLU:strides:padding:dilations:)`, inside the Winograd
+/// output transform where that applies); the backward pass masks the upstream gradient and sums
 /// the bias gradient in one sweep (`Tensor.biasActivationBackward(gradient:output:applyingReLU:)`)
 /// before the convolution's own input and filter gradients.
 ///
@@ -77,8 +78,8 @@ public func conv2d<Scalar: TensorScalar>(
     strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
 ) -> Variable<Scalar> {
     let x = input.value, f = filter.value
-    var value = x.conv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
-    value.addBias(bias?.value, applyingReLU: applyingReLU)
+    let value = x.conv2d(
+        filter: f, bias: bias?.value, applyingReLU: applyingReLU, strides: strides, padding: padding, dilations: dilations)
     let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
     return recordBiasActivation(
         "conv2d", value: value, input: input, weight: filter, bias: bias, applyingReLU: applyingReLU

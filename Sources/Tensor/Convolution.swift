@@ -1,6 +1,8 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
-// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift);
+// Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
+// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
+// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
 
@@ -114,9 +116,52 @@ extension Tensor {
         return ConvKernels.forward(self, filter, geometry)
     }
 
+    /// ``conv2d(filter:strides:padding:dilations:)`` followed by the epilogue
+    /// ``addBias(_:applyingReLU:)``: `relu(conv2d(filter) + bias)`, or without the ReLU or the bias.
+    ///
+    /// Where the convolution runs as Winograd (3x3 kernels at stride 1 and dilation 1 with at least
+    /// 16 input and output channels), the epilogue runs inside its output transform, saving a pass
+    /// over the output; elsewhere it is the two calls in sequence.
+    /// - Parameters:
+    ///   - filter: the kernel, `[KH, KW, Cin, Cout]`.
+    ///   - bias: `[Cout]`, or `nil` for none.
+    ///   - applyingReLU: whether to replace each result by `max(result, 0)`.
+    ///   - strides: `(sh, sw)`, the step between windows along height and width.
+    ///   - padding: `.valid` or `.same` (Keras rules, extra padding at the bottom/right).
+    ///   - dilations: `(dh, dw)`, the spacing between kernel taps.
+    /// - Precondition: as for ``conv2d(filter:strides:padding:dilations:)``, and `bias` has shape `[Cout]`.
+    public func conv2d(
+        filter: Tensor, bias: Tensor?, applyingReLU: Bool,
+        strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+    ) -> Tensor {
+        let geometry = Self.checkedConvGeometry(
+            operation: "conv2d", inputShape: shape, filterShape: filter.shape,
+            strides: strides, padding: padding, dilations: dilations)
+        if let bias {
+            precondition(
+                bias.shape == [filter.shape[3]],
+                "conv2d: bias of shape \(bias.shape) does not match the \(filter.shape[3]) output channels of filter shape \(filter.shape)")
+        }
+        if ConvKernels.winogradApplies(geometry, outChannels: filter.shape[3]) {
+            if let x = self as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return ConvKernels.winogradForward(
+                    x, f, geometry, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU) as! Tensor
+            }
+            if let x = self as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return ConvKernels.winogradForward(
+                    x, f, geometry, bias: bias as! Tensor<Double>?, applyingReLU: applyingReLU) as! Tensor
+            }
+        }
+        var y = conv2d(filter: filter, strides: strides, padding: padding, dilations: dilations)
+        y.addBias(bias, applyingReLU: applyingReLU)
+        return y
+    }
+
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its input:
     /// `gradient` (`[N, OH, OW, Cout]`) times the filter, scattered back to `inputShape` (the
-    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im.
+    /// transposed convolution), computed as one GEMM per chunk of output positions and col2im, or
+    /// for 3x3 stride-1 kernels with at least 16 input and output channels as a Winograd convolution
+    /// of `gradient` with the rotated kernel.
     ///
     /// - Precondition: `inputShape` and `filter` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.
@@ -320,10 +365,22 @@ enum ConvKernels {
 
     // MARK: Regular
 
+    /// The forward convolution: Winograd (``winogradDefaultTile``) where ``winogradApplies(_:outChannels:)``
+    /// (unless `allowWinograd` is false, which forces im2col + GEMM), else im2col + GEMM with
+    /// `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
+        allowWinograd: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
+        if allowWinograd && winogradApplies(g, outChannels: outChannels) {
+            if let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return winogradForward(x, f, g) as! Tensor<T>
+            }
+            if let x = input as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return winogradForward(x, f, g) as! Tensor<T>
+            }
+        }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let outputShape = g.outputShape(channels: outChannels)
         // The GEMMs (beta 0) write every output element, so the storage starts uninitialized.
@@ -352,10 +409,21 @@ enum ConvKernels {
         }
     }
 
+    /// The input gradient: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
+    /// `allowWinograd` is false), else GEMM + col2im in chunks of `columnLimit` elements.
     static func backwardInput<T: TensorScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
+        allowWinograd: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
+        if allowWinograd && winogradApplies(g, outChannels: outChannels) {
+            if let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
+                return winogradBackwardInput(dy, f, g) as! Tensor<T>
+            }
+            if let dy = gradient as? Tensor<Double>, let f = filter as? Tensor<Double> {
+                return winogradBackwardInput(dy, f, g) as! Tensor<T>
+            }
+        }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let inputShape = [g.batch, g.inputHeight, g.inputWidth, g.inputChannels]
         return Tensor<T>.build(shape: inputShape) { dx in

@@ -1,5 +1,5 @@
 // Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions, the
-// fused bias + ReLU epilogue (forward and backward) and 2x2 max pooling.
+// fused bias + ReLU epilogue (forward and backward), 2x2 max pooling and 3x3 convolution.
 // Run from Benchmarks/: swift package benchmark --target Kernels
 import Benchmark
 import DeepLearning
@@ -85,6 +85,31 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
     Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] forward (generic kernel)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(activation.maxPool2D(poolSize: (3, 3), strides: (2, 2), padding: .same))
+        }
+    }
+
+    // A 3x3 same-padded stride-1 convolution at vgg3's second block ([32, 75, 75, 32] -> 64
+    // channels): Winograd F(4x4, 3x3) for the forward pass (with and without the fused bias +
+    // ReLU) and the input gradient.
+    let convInput = Tensor<Float>.uniform([32, 75, 75, 32], lower: -1, upper: 1, seed: 6)
+    let convFilter = Tensor<Float>.uniform([3, 3, 32, 64], lower: -0.1, upper: 0.1, seed: 7)
+    let convBias = Tensor<Float>.uniform([64], lower: -0.1, upper: 0.1, seed: 8)
+    let convGradient = Tensor<Float>.uniform([32, 75, 75, 64], lower: -1, upper: 1, seed: 9)
+    let convFlops = matmulFlops(32 * 75 * 75, 64, 9 * 32) / 1_000_000
+    Benchmark("conv2d 3x3 same [32,75,75,32] -> 64 forward (direct-equivalent MFLOP: \(convFlops))") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(convInput.conv2d(filter: convFilter, padding: .same))
+        }
+    }
+    Benchmark("conv2d 3x3 same [32,75,75,32] -> 64 forward + fused bias + relu") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(convInput.conv2d(filter: convFilter, bias: convBias, applyingReLU: true, padding: .same))
+        }
+    }
+    Benchmark("conv2d 3x3 same [32,75,75,32] -> 64 backward input") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Tensor.conv2dBackwardInput(
+                gradient: convGradient, filter: convFilter, inputShape: convInput.shape, padding: .same))
         }
     }
 }

@@ -1,0 +1,468 @@
+// Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3), for 3x3 kernels at stride 1 and dilation 1
+// (valid or same padding): the forward pass and the gradient with respect to the input.
+//
+// Each m x m block of outputs (a "tile", m = 2 or 4) is computed from the (m+2) x (m+2) input
+// patch around it as `A^T [(G g G^T) .* (B^T d B)] A`: (m+2)^2 multiplications per input-output
+// channel pair instead of 9 m^2. Over all channels the elementwise products become (m+2)^2 matrix
+// products, one per transform-domain element e: `M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout]`,
+// each one BLAS ?gemm call. Tiles are processed in chunks of about 2 MiB of transformed data (V and
+// M), like the im2col path, so the buffers stay in cache between the transforms and the GEMMs.
+//
+// Layouts: V holds each tile's E = (m+2)^2 transformed rows of Cin contiguously (`[tiles, E, Cin]`),
+// so the input transform writes one contiguous run per tile and GEMM e reads every E-th row
+// (`lda = E * Cin`); M is `[tiles, E, Cout]` likewise. U is `[E, Cin, Cout]`. The transforms run on
+// `SIMD8` vectors along the contiguous channel axis.
+//
+// The gradient with respect to the input of a stride-1 3x3 convolution is a convolution of the
+// output gradient with the kernel rotated by 180 degrees and its channel axes swapped, padded by
+// `2 - pad` before, so it runs through the same code with a differently transformed filter.
+//
+// Transform matrices: Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016),
+// interpolation points 0, 1, -1 (F(2, 3)) and 0, 1, -1, 2, -2 (F(4, 3)), plus the point at infinity.
+
+/// The output tile size of a Winograd convolution with a 3x3 kernel.
+enum WinogradTile: Sendable, CaseIterable {
+    /// F(2x2, 3x3): 4x4 input patches, 16 GEMMs, 2.25x fewer multiplications than direct.
+    case f2x2
+    /// F(4x4, 3x3): 6x6 input patches, 36 GEMMs, 4x fewer multiplications than direct.
+    case f4x4
+
+    /// Outputs per tile side (`m`).
+    var outputSize: Int { self == .f2x2 ? 2 : 4 }
+    /// Input patch side, `m + 2`.
+    var inputSize: Int { outputSize + 2 }
+    /// Transform-domain elements (GEMMs) per tile, `(m + 2)^2`.
+    var elements: Int { inputSize * inputSize }
+}
+
+/// The two data transforms of a Winograd convolution.
+enum WinogradStage: Sendable {
+    /// `B^T d B`, input patch to transform domain.
+    case input
+    /// `A^T m A`, transform-domain products to output tile.
+    case output
+}
+
+extension ConvKernels {
+    /// The fewest input and output channels for which the Winograd path is used: with fewer, the
+    /// GEMMs are too thin to beat one im2col GEMM (the first layers of the seed models, with 1
+    /// or 3 input channels, stay on im2col).
+    static let winogradMinimumChannels = 16
+    /// The tile size the dispatch uses.
+    static let winogradDefaultTile = WinogradTile.f4x4
+    /// Target size in bytes of one chunk's transformed input and products (V and M).
+    static let winogradChunkBytes = 2 << 20
+
+    /// Whether a convolution with this geometry runs as Winograd: a 3x3 kernel at stride 1 and
+    /// dilation 1, a non-empty output, and at least ``winogradMinimumChannels`` input and output channels.
+    static func winogradApplies(_ g: Conv2DGeometry, outChannels: Int) -> Bool {
+        g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
+            && g.dilationHeight == 1 && g.dilationWidth == 1
+            && g.batch > 0 && g.outputPositions > 0
+            && g.inputChannels >= winogradMinimumChannels && outChannels >= winogradMinimumChannels
+    }
+
+    /// Forward convolution by Winograd with `tile`, followed by the epilogue `+ bias` (`[Cout]`,
+    /// optional) and ReLU (when `applyingReLU`) inside the output transform; `chunkTiles` overrides
+    /// the tiles per chunk (tests).
+    static func winogradForward<T: WinogradScalar>(
+        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, bias: Tensor<T>? = nil, applyingReLU: Bool = false,
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
+    ) -> Tensor<T> {
+        let cin = g.inputChannels, cout = filter.shape[3]
+        // Every output position belongs to exactly one tile, so the storage starts uninitialized.
+        return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
+            input.withUnsafeBufferPointer { xBuffer in
+                filter.withUnsafeBufferPointer { fBuffer in
+                    withScratchBuffer(count: tile.elements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, tile: tile, into: u)
+                        // The bias, or zeros when there is none but ReLU applies.
+                        let biasRow = u + tile.elements * cin * cout
+                        if let bias {
+                            bias.withUnsafeBufferPointer { biasRow.update(from: $0.baseAddress!, count: cout) }
+                        } else {
+                            zeroFill(biasRow, count: cout)
+                        }
+                        winogradConvolve(
+                            input: xBuffer.baseAddress!, batch: g.batch, height: g.inputHeight, width: g.inputWidth,
+                            inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
+                            outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
+                            epilogue: bias != nil || applyingReLU ? (UnsafePointer(biasRow), applyingReLU) : nil,
+                            tile: tile, chunkTiles: chunkTiles)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient by Winograd with `tile`: the output gradient convolved with the rotated,
+    /// channel-swapped kernel, padded by `2 - pad` above and left.
+    static func winogradBackwardInput<T: WinogradScalar>(
+        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
+    ) -> Tensor<T> {
+        let cin = g.inputChannels, cout = filter.shape[3]
+        return Tensor<T>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
+            gradient.withUnsafeBufferPointer { gBuffer in
+                filter.withUnsafeBufferPointer { fBuffer in
+                    withScratchBuffer(count: tile.elements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, tile: tile, into: u)
+                        winogradConvolve(
+                            input: gBuffer.baseAddress!, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
+                            inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
+                            outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
+                            epilogue: nil, tile: tile, chunkTiles: chunkTiles)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `U = G g G^T` for every channel pair of the HWIO filter `f` (`[3, 3, cin, cout]`):
+    /// `[E, cin, cout]`, or with `rotated` the transform of the 180-degree-rotated kernel with
+    /// its channel axes swapped, `[E, cout, cin]` (for the input gradient).
+    static func winogradTransformFilter<T: WinogradScalar>(
+        _ f: UnsafePointer<T>, cin: Int, cout: Int, rotated: Bool, tile: WinogradTile, into u: UnsafeMutablePointer<T>
+    ) {
+        let plane = cin * cout, n = tile.inputSize
+        withScratchBuffer(count: 3 * n) { (rows: UnsafeMutablePointer<T>) in
+            for ci in 0..<cin {
+                for co in 0..<cout {
+                    let offset = ci * cout + co
+                    // g[a][b], rotated by 180 degrees when asked.
+                    @inline(__always) func tap(_ a: Int, _ b: Int) -> T {
+                        rotated ? f[((2 - a) * 3 + (2 - b)) * plane + offset] : f[(a * 3 + b) * plane + offset]
+                    }
+                    // G g: column b of g gives column b of the n x 3 product, stored rows[r * 3 + b].
+                    for b in 0..<3 {
+                        winogradFilterTransform(tap(0, b), tap(1, b), tap(2, b), tile: tile) { r, value in rows[r * 3 + b] = value }
+                    }
+                    // (G g) G^T: row r of the product gives row r of U.
+                    let destination = rotated ? co * cin + ci : offset
+                    for r in 0..<n {
+                        winogradFilterTransform(rows[r * 3], rows[r * 3 + 1], rows[r * 3 + 2], tile: tile) { s, value in
+                            u[(r * n + s) * plane + destination] = value
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `G x` for one column of 3 kernel taps, passed to `store(row, value)`.
+    @inline(__always)
+    static func winogradFilterTransform<T: WinogradScalar>(
+        _ x0: T, _ x1: T, _ x2: T, tile: WinogradTile, store: (Int, T) -> Void
+    ) {
+        switch tile {
+        case .f2x2:
+            store(0, x0)
+            store(1, (x0 + x1 + x2) / 2)
+            store(2, (x0 - x1 + x2) / 2)
+            store(3, x2)
+        case .f4x4:
+            store(0, x0 / 4)
+            store(1, -(x0 + x1 + x2) / 6)
+            store(2, -(x0 - x1 + x2) / 6)
+            store(3, x0 / 24 + x1 / 12 + x2 / 6)
+            store(4, x0 / 24 - x1 / 12 + x2 / 6)
+            store(5, x2)
+        }
+    }
+
+    /// The tiles per chunk: V and M (E rows of `inChannels + outChannels` per tile) within
+    /// ``winogradChunkBytes``, at least 1 and at most all tiles.
+    static func winogradTilesPerChunk<T>(
+        _ type: T.Type, tiles: Int, inChannels: Int, outChannels: Int, tile: WinogradTile
+    ) -> Int {
+        let perTile = tile.elements * (inChannels + outChannels) * MemoryLayout<T>.stride
+        return Swift.max(1, Swift.min(tiles, winogradChunkBytes / Swift.max(perTile, 1)))
+    }
+
+    /// The correlation of the NHWC `input` (`[batch, height, width, inChannels]`, zero outside, the
+    /// first output reading row `-padTop` and column `-padLeft`) with the 3x3 kernel whose
+    /// transform is `filter` (`[E, inChannels, outChannels]`), into `output`
+    /// (`[batch, outputHeight, outputWidth, outChannels]`, every element written), adding
+    /// `epilogue.bias` (`outChannels` values) and applying ReLU when `epilogue.relu`.
+    static func winogradConvolve<T: WinogradScalar>(
+        input: UnsafePointer<T>, batch: Int, height: Int, width: Int, inChannels cin: Int,
+        padTop: Int, padLeft: Int, filter u: UnsafePointer<T>, outChannels cout: Int,
+        outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<T>,
+        epilogue: (bias: UnsafePointer<T>, relu: Bool)?, tile: WinogradTile, chunkTiles: Int?
+    ) {
+        let size = tile.outputSize, patchSize = tile.inputSize, elements = tile.elements
+        let tilesHigh = (outputHeight + size - 1) / size, tilesWide = (outputWidth + size - 1) / size
+        let tilesPerImage = tilesHigh * tilesWide, total = batch * tilesPerImage
+        guard total > 0, cin > 0, cout > 0 else { return }
+        let chunk = Swift.max(1, Swift.min(total, chunkTiles ?? winogradTilesPerChunk(
+            T.self, tiles: total, inChannels: cin, outChannels: cout, tile: tile)))
+        // V and M, a zero row standing in for input outside the image, and a sink row for
+        // outputs past the bottom or right edge.
+        withScratchBuffer(count: chunk * elements * (cin + cout) + cin + cout) { (scratch: UnsafeMutablePointer<T>) in
+            let v = scratch, m = scratch + chunk * elements * cin
+            let zeros = m + chunk * elements * cout, sink = zeros + cin
+            zeroFill(zeros, count: cin)
+            // The input rows of the current patch and the output rows of the current tile.
+            let patch = UnsafeMutablePointer<UnsafePointer<T>>.allocate(capacity: elements)
+            let corners = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: size * size)
+            defer { patch.deallocate(); corners.deallocate() }
+            var start = 0
+            while start < total {
+                let count = Swift.min(chunk, total - start)
+                // Input transform V = B^T d B, per tile.
+                for t in 0..<count {
+                    let index = start + t
+                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                    let y0 = size * ti - padTop, x0 = size * tj - padLeft
+                    for r in 0..<patchSize {
+                        for c in 0..<patchSize {
+                            let y = y0 + r, x = x0 + c
+                            patch[r * patchSize + c] = y >= 0 && y < height && x >= 0 && x < width
+                                ? input + ((n * height + y) * width + x) * cin : UnsafePointer(zeros)
+                        }
+                    }
+                    winogradInputTile(patch, channels: cin, tile: tile, into: v + t * elements * cin)
+                }
+                // M_e = V_e * U_e, one GEMM per transform-domain element.
+                for e in 0..<elements {
+                    T.gemm(transposeA: false, transposeB: false, m: count, n: cout, k: cin,
+                           alpha: 1, a: v + e * cin, lda: elements * cin, b: u + e * cin * cout, ldb: cout,
+                           beta: 0, c: m + e * cout, ldc: elements * cout)
+                }
+                // Output transform Y = A^T M A, per tile.
+                for t in 0..<count {
+                    let index = start + t
+                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                    let i0 = size * ti, j0 = size * tj
+                    for i in 0..<size {
+                        for j in 0..<size {
+                            corners[i * size + j] = i0 + i < outputHeight && j0 + j < outputWidth
+                                ? output + ((n * outputHeight + i0 + i) * outputWidth + j0 + j) * cout : sink
+                        }
+                    }
+                    if let epilogue {
+                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners,
+                                           count: size * size, bias: epilogue.bias, relu: epilogue.relu)
+                    } else {
+                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners)
+                    }
+                }
+                start += count
+            }
+        }
+    }
+
+    /// `B^T d B` for one patch whose element `(r, s)` is the row of `channels` values at
+    /// `patch[r * (m + 2) + s]`, written as E rows of `channels` to `v` (row `r * (m + 2) + s`).
+    @inline(__always)
+    static func winogradInputTile<T: WinogradScalar>(
+        _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, tile: WinogradTile, into v: UnsafeMutablePointer<T>
+    ) {
+        winogradTransformRows(tile, .input, channels: c, source: { patch[$0] }, destination: { v + $0 &* c })
+    }
+
+    /// `A^T m A` for one tile's E rows of `channels` products at `m`, written to the output rows
+    /// `corners[i * m + j]`.
+    @inline(__always)
+    static func winogradOutputTile<T: WinogradScalar>(
+        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>
+    ) {
+        winogradTransformRows(tile, .output, channels: c, source: { m + $0 &* c }, destination: { corners[$0] })
+    }
+
+    /// Applies the `stage` transform of `tile` to rows of `channels` values, channel by channel:
+    /// element `k` of the transform's input is row `source(k)`, element `e` of its result goes to
+    /// row `destination(e)`. Eight channels at a time as `SIMD8` lanes, the rest one by one.
+    @inline(__always)
+    static func winogradTransformRows<T: WinogradScalar>(
+        _ tile: WinogradTile, _ stage: WinogradStage, channels c: Int,
+        source: (Int) -> UnsafePointer<T>, destination: (Int) -> UnsafeMutablePointer<T>
+    ) {
+        var ch = 0
+        while ch &+ 8 <= c {
+            winogradTransform(
+                tile, stage, load: { UnsafeRawPointer(source($0) + ch).loadUnaligned(as: SIMD8<T>.self) },
+                store: { UnsafeMutableRawPointer(destination($0) + ch).storeBytes(of: $1, as: SIMD8<T>.self) })
+            ch &+= 8
+        }
+        while ch < c {
+            winogradTransform(tile, stage, load: { source($0)[ch] }, store: { destination($0)[ch] = $1 })
+            ch &+= 1
+        }
+    }
+
+    /// The `stage` transform of `tile` on one lane.
+    @inline(__always)
+    static func winogradTransform<L: WinogradLane>(
+        _ tile: WinogradTile, _ stage: WinogradStage, load: (Int) -> L, store: (Int, L) -> Void
+    ) {
+        switch (tile, stage) {
+        case (.f2x2, .input): winogradInputTransform2(load: load, store: store)
+        case (.f2x2, .output): winogradOutputTransform2(load: load, store: store)
+        case (.f4x4, .input): winogradInputTransform4(load: load, store: store)
+        case (.f4x4, .output): winogradOutputTransform4(load: load, store: store)
+        }
+    }
+
+    /// ``winogradOutputTile(_:channels:tile:into:)`` followed by `+ bias` (`channels` values)
+    /// and, when `relu`, `max(_, 0)` on each of the `count` output rows while they are in cache.
+    @inline(__always)
+    static func winogradOutputTile<T: WinogradScalar>(
+        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>,
+        count: Int, bias: UnsafePointer<T>, relu: Bool
+    ) {
+        winogradOutputTile(m, channels: c, tile: tile, into: corners)
+        for q in 0..<count {
+            winogradEpilogue(corners[q], bias, channels: c, relu: relu)
+        }
+    }
+
+    /// `row[ch] = row[ch] + bias[ch]`, then `max(_, 0)` when `relu`. Written with `Swift.max` and
+    /// kept out of line: as `v > 0 ? v : 0` inlined in the tile loop the compiler emitted a scalar
+    /// branch per element (most of the epilogue's time on random signs, measured with perf);
+    /// this form vectorizes. (A NaN stays NaN here, where `addBias` maps it to 0.)
+    @inline(never)
+    static func winogradEpilogue<T: WinogradScalar>(
+        _ row: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>, channels c: Int, relu: Bool
+    ) {
+        if relu {
+            for ch in 0..<c { row[ch] = Swift.max(row[ch] + bias[ch], 0) }
+        } else {
+            for ch in 0..<c { row[ch] += bias[ch] }
+        }
+    }
+
+    // MARK: F(2x2, 3x3) transforms
+
+    /// `B^T x` for F(2, 3): `(x0 - x2, x1 + x2, x2 - x1, x1 - x3)`.
+    @inline(__always)
+    static func winogradB2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L, L, L) {
+        (x.0 - x.2, x.1 + x.2, x.2 - x.1, x.1 - x.3)
+    }
+
+    /// `B^T d B` for F(2x2, 3x3) on one lane: `load(r * 4 + s)` gives `d[r][s]`, `store(e, value)`
+    /// takes element `e = r * 4 + s`.
+    @inline(__always)
+    static func winogradInputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        // Along each row, then down each column.
+        let r0 = winogradB2((load(0), load(1), load(2), load(3)))
+        let r1 = winogradB2((load(4), load(5), load(6), load(7)))
+        let r2 = winogradB2((load(8), load(9), load(10), load(11)))
+        let r3 = winogradB2((load(12), load(13), load(14), load(15)))
+        @inline(__always) func column(_ s: Int, _ x: (L, L, L, L)) {
+            let y = winogradB2(x)
+            store(s, y.0); store(4 + s, y.1); store(8 + s, y.2); store(12 + s, y.3)
+        }
+        column(0, (r0.0, r1.0, r2.0, r3.0))
+        column(1, (r0.1, r1.1, r2.1, r3.1))
+        column(2, (r0.2, r1.2, r2.2, r3.2))
+        column(3, (r0.3, r1.3, r2.3, r3.3))
+    }
+
+    /// `A^T x` for F(2, 3): `(x0 + x1 + x2, x1 - x2 - x3)`.
+    @inline(__always)
+    static func winogradA2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L) {
+        (x.0 + x.1 + x.2, x.1 - x.2 - x.3)
+    }
+
+    /// `A^T m A` for F(2x2, 3x3) on one lane: `load(e)` gives `m[e / 4][e % 4]`, `store(q, value)`
+    /// takes output `(q / 2, q % 2)` of the tile.
+    @inline(__always)
+    static func winogradOutputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        // Down each column, then along each of the two rows.
+        let c0 = winogradA2((load(0), load(4), load(8), load(12)))
+        let c1 = winogradA2((load(1), load(5), load(9), load(13)))
+        let c2 = winogradA2((load(2), load(6), load(10), load(14)))
+        let c3 = winogradA2((load(3), load(7), load(11), load(15)))
+        let top = winogradA2((c0.0, c1.0, c2.0, c3.0)), bottom = winogradA2((c0.1, c1.1, c2.1, c3.1))
+        store(0, top.0); store(1, top.1); store(2, bottom.0); store(3, bottom.1)
+    }
+
+    // MARK: F(4x4, 3x3) transforms
+
+    /// `B^T x` for F(4, 3), rows `(4, 0, -5, 0, 1, 0)`, `(0, -4, -4, 1, 1, 0)`, `(0, 4, -4, -1, 1, 0)`,
+    /// `(0, -2, -1, 2, 1, 0)`, `(0, 2, -1, -2, 1, 0)`, `(0, 4, 0, -5, 0, 1)`.
+    @inline(__always)
+    static func winogradB4<L: WinogradLane>(_ x: (L, L, L, L, L, L)) -> (L, L, L, L, L, L) {
+        let four = L.constant(4), five = L.constant(5), two = L.constant(2)
+        let t1 = x.4 - four * x.2, t2 = x.3 - four * x.1
+        let t3 = x.4 - x.2, t4 = two * (x.3 - x.1)
+        return (four * x.0 - five * x.2 + x.4, t1 + t2, t1 - t2, t3 + t4, t3 - t4, four * x.1 - five * x.3 + x.5)
+    }
+
+    /// `B^T d B` for F(4x4, 3x3) on one lane: `load(r * 6 + s)` gives `d[r][s]`, `store(e, value)`
+    /// takes element `e = r * 6 + s`.
+    @inline(__always)
+    static func winogradInputTransform4<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        @inline(__always) func row(_ r: Int) -> (L, L, L, L, L, L) {
+            let b = 6 * r
+            return winogradB4((load(b), load(b + 1), load(b + 2), load(b + 3), load(b + 4), load(b + 5)))
+        }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
+        @inline(__always) func column(_ s: Int, _ x: (L, L, L, L, L, L)) {
+            let y = winogradB4(x)
+            store(s, y.0); store(6 + s, y.1); store(12 + s, y.2); store(18 + s, y.3); store(24 + s, y.4); store(30 + s, y.5)
+        }
+        column(0, (r0.0, r1.0, r2.0, r3.0, r4.0, r5.0))
+        column(1, (r0.1, r1.1, r2.1, r3.1, r4.1, r5.1))
+        column(2, (r0.2, r1.2, r2.2, r3.2, r4.2, r5.2))
+        column(3, (r0.3, r1.3, r2.3, r3.3, r4.3, r5.3))
+        column(4, (r0.4, r1.4, r2.4, r3.4, r4.4, r5.4))
+        column(5, (r0.5, r1.5, r2.5, r3.5, r4.5, r5.5))
+    }
+
+    /// `A^T x` for F(4, 3), rows `(1, 1, 1, 1, 1, 0)`, `(0, 1, -1, 2, -2, 0)`, `(0, 1, 1, 4, 4, 0)`,
+    /// `(0, 1, -1, 8, -8, 1)`.
+    @inline(__always)
+    static func winogradA4<L: WinogradLane>(_ x: (L, L, L, L, L, L)) -> (L, L, L, L) {
+        let two = L.constant(2), four = L.constant(4), eight = L.constant(8)
+        let s12 = x.1 + x.2, d12 = x.1 - x.2, s34 = x.3 + x.4, d34 = x.3 - x.4
+        return (x.0 + s12 + s34, d12 + two * d34, s12 + four * s34, d12 + eight * d34 + x.5)
+    }
+
+    /// `A^T m A` for F(4x4, 3x3) on one lane: `load(e)` gives `m[e / 6][e % 6]`, `store(q, value)`
+    /// takes output `(q / 4, q % 4)` of the tile.
+    @inline(__always)
+    static func winogradOutputTransform4<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
+        @inline(__always) func column(_ s: Int) -> (L, L, L, L) {
+            winogradA4((load(s), load(6 + s), load(12 + s), load(18 + s), load(24 + s), load(30 + s)))
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5)
+        @inline(__always) func row(_ i: Int, _ x: (L, L, L, L, L, L)) {
+            let y = winogradA4(x)
+            store(4 * i, y.0); store(4 * i + 1, y.1); store(4 * i + 2, y.2); store(4 * i + 3, y.3)
+        }
+        row(0, (c0.0, c1.0, c2.0, c3.0, c4.0, c5.0))
+        row(1, (c0.1, c1.1, c2.1, c3.1, c4.1, c5.1))
+        row(2, (c0.2, c1.2, c2.2, c3.2, c4.2, c5.2))
+        row(3, (c0.3, c1.3, c2.3, c3.3, c4.3, c5.3))
+    }
+}
+
+/// A value the Winograd transforms add, subtract and scale: a scalar or a SIMD vector of them.
+protocol WinogradLane {
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Self, rhs: Self) -> Self
+    /// `value` in every lane.
+    static func constant(_ value: Double) -> Self
+}
+
+extension Float: WinogradLane {
+    static func constant(_ value: Double) -> Float { Float(value) }
+}
+
+extension Double: WinogradLane {
+    static func constant(_ value: Double) -> Double { value }
+}
+
+extension SIMD8: WinogradLane where Scalar: BinaryFloatingPoint {
+    static func constant(_ value: Double) -> SIMD8 { SIMD8(repeating: Scalar(value)) }
+}
+
+/// The element types the Winograd kernels run on (Float and Double): their transforms run on
+/// `SIMD8` vectors of channels.
+protocol WinogradScalar: TensorScalar, SIMDScalar, WinogradLane {}
+
+extension Float: WinogradScalar {}
+extension Double: WinogradScalar {}

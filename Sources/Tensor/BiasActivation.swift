@@ -151,10 +151,9 @@ enum BiasActivationKernels {
         var row = out
         if relu {
             for _ in 0..<rows {
-                for c in 0..<channels {
-                    let v = row[c] + bias[c]
-                    row[c] = v > 0 ? v : 0
-                }
+                // Swift.max compiles to a vector max; `v > 0 ? v : 0` compiled to a branch per element.
+                // (A NaN stays NaN, as in PyTorch's relu.)
+                for c in 0..<channels { row[c] = Swift.max(row[c] + bias[c], 0) }
                 row += channels
             }
         } else {

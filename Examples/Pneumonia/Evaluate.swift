@@ -69,6 +69,9 @@ struct Evaluate: ParsableCommand {
             training seed \(info.seed)).
             """
         if multiclass {
+            guard threshold == nil else {
+                throw PneumoniaError("--threshold applies to the binary task; \(checkpoint) classifies \(info.classNames) by arg-max")
+            }
             let rows = try predictOutputs(model: loaded.model, dataset: images.dataset, batchSize: batchSize, columns: info.classNames.count)
             let evaluation = try MulticlassEvaluation(files: images.names, labels: images.dataset.labels, probabilities: rows,
                                                       classNames: info.classNames)
@@ -141,6 +144,9 @@ struct Predict: ParsableCommand {
         }
         let dataset = ImageDataset(records: records, classNames: info.classNames, preprocessing: preprocessing, pixels: pixels)
         if info.classNames.count > 2 {
+            guard threshold == nil else {
+                throw PneumoniaError("--threshold applies to the binary task; \(checkpoint) classifies \(info.classNames) by arg-max")
+            }
             let rows = try predictOutputs(model: loaded.model, dataset: dataset, columns: info.classNames.count)
             return zip(images, rows).map { path, row in
                 let predicted = row.indices.max { row[$0] < row[$1] } ?? 0

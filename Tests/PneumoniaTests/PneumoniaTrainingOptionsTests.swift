@@ -142,6 +142,11 @@ struct PneumoniaTrainingOptionsTests {
         #expect(["NORMAL", "BACTERIA", "VIRUS"].contains(object["class"] as? String ?? ""))
         #expect((object["probabilities"] as? [String: Double])?.count == 3)
 
+        // A threshold means nothing for an arg-max decision: a one-line error, not a silent no-op.
+        try helpers.expectOneLineError(["evaluate", "--checkpoint", checkpoint.path, "--data", root.appendingPathComponent("test").path,
+                                        "--out", evaluation.path, "--threshold", "0.3"], mentioning: "--threshold")
+        try helpers.expectOneLineError(["predict", "--checkpoint", checkpoint.path, "--threshold", "0.3",
+                                        root.appendingPathComponent("test").appendingPathComponent(virus[0]).path], mentioning: "--threshold")
         // PneumoniaMNIST has no cause labels: a one-line error.
         try helpers.expectOneLineError(["train", "--model", "cnn", "--data", root.appendingPathComponent("x.npz").path, "--out",
                                         out.path, "--labels", "cause"], mentioning: "--labels cause")

@@ -43,7 +43,7 @@ struct Evaluate: ParsableCommand {
         let info = loaded.info
         let dataURL = URL(fileURLWithPath: data)
         let images: LabelledImages
-        let multiclass = info.classNames == ImageFolder.causeClassNames
+        let multiclass = info.isMulticlass
         if DataLoading.isArchive(data) {
             guard !multiclass else { throw PneumoniaError("\(checkpoint) classifies \(info.classNames); \(data) has no such labels") }
             images = try DataLoading.archive(url: dataURL, split: split, preprocessing: info.preprocessing)
@@ -69,9 +69,7 @@ struct Evaluate: ParsableCommand {
             training seed \(info.seed)).
             """
         if multiclass {
-            guard threshold == nil else {
-                throw PneumoniaError("--threshold applies to the binary task; \(checkpoint) classifies \(info.classNames) by arg-max")
-            }
+            try MulticlassEvaluation.rejectThreshold(threshold, checkpoint: checkpoint, classNames: info.classNames)
             let rows = try predictOutputs(model: loaded.model, dataset: images.dataset, batchSize: batchSize, columns: info.classNames.count)
             let evaluation = try MulticlassEvaluation(files: images.names, labels: images.dataset.labels, probabilities: rows,
                                                       classNames: info.classNames)
@@ -143,13 +141,11 @@ struct Predict: ParsableCommand {
             records.append(ImageRecord(file: path, label: 0))
         }
         let dataset = ImageDataset(records: records, classNames: info.classNames, preprocessing: preprocessing, pixels: pixels)
-        if info.classNames.count > 2 {
-            guard threshold == nil else {
-                throw PneumoniaError("--threshold applies to the binary task; \(checkpoint) classifies \(info.classNames) by arg-max")
-            }
+        if info.isMulticlass {
+            try MulticlassEvaluation.rejectThreshold(threshold, checkpoint: checkpoint, classNames: info.classNames)
             let rows = try predictOutputs(model: loaded.model, dataset: dataset, columns: info.classNames.count)
             return zip(images, rows).map { path, row in
-                let predicted = row.indices.max { row[$0] < row[$1] } ?? 0
+                let predicted = MulticlassEvaluation.mostProbableClass(row)
                 if json {
                     return JSONValue.object([
                         ("file", .string(path)), ("prediction", .integer(predicted)), ("class", .string(info.classNames[predicted])),

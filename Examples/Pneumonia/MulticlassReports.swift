@@ -33,7 +33,7 @@ struct MulticlassEvaluation {
         self.labels = labels
         self.probabilities = probabilities
         self.classNames = classNames
-        let predictions = probabilities.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 }
+        let predictions = probabilities.map(Self.mostProbableClass)
         self.predictions = predictions
         confusion = try ConfusionMatrix(labels: labels, predictions: predictions, classCount: classNames.count)
         report = ClassificationReport(confusion, classNames: classNames)
@@ -53,6 +53,18 @@ struct MulticlassEvaluation {
             ("accuracy", interval { Double($0.correctCount) / Double(max($0.sampleCount, 1)) }),
             ("macro_f1", interval { ClassificationReport($0).macroAverage.f1Score }),
         ]
+    }
+
+    /// The index of the largest probability of `row` (the first on ties).
+    static func mostProbableClass(_ row: [Double]) -> Int {
+        row.indices.max { row[$0] < row[$1] } ?? 0
+    }
+
+    /// Throws a one-line error when a decision threshold is given for an arg-max decision.
+    static func rejectThreshold(_ threshold: Double?, checkpoint: String, classNames: [String]) throws {
+        guard threshold == nil else {
+            throw PneumoniaError("--threshold applies to the binary task; \(checkpoint) classifies \(classNames) by arg-max")
+        }
     }
 
     /// Accuracy: the share of arg-max predictions that are right.

@@ -85,6 +85,10 @@ public struct CheckpointInfo: Equatable, Sendable {
     /// The preprocessing images go through (squash-resize, bilinear, as Keras loaders do).
     public var preprocessing: ImagePreprocessing { ImagePreprocessing(width: imageSize, height: imageSize, channels: channels) }
 
+    /// Whether the model picks one of more than two classes by arg-max (the 3-class cause task)
+    /// rather than thresholding one probability of pneumonia.
+    public var isMulticlass: Bool { classNames.count > 2 }
+
     /// Decoded images (any size, grayscale or RGB) as one model input batch `[n, imageSize,
     /// imageSize, channels]`, preprocessed and scaled to [0, 1] exactly as in training.
     public func inputBatch(_ images: [Image]) throws -> Tensor<Float> {

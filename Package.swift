@@ -40,9 +40,12 @@ let package = Package(
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // JPEG and PNG decoding from memory with libjpeg's setjmp/longjmp error handling kept in C.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // The hot kernels that Swift cannot vectorize well (C with restrict pointers), each
+        // compiled for AVX-512, AVX2 and the baseline and chosen at load time; no compiler flags.
+        .target(name: "CKernels"),
 
         // Library modules, each layered on the ones before.
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CLAPACKE", "CKernels"]),
         .target(name: "Autograd", dependencies: ["Tensor"]),
         .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),

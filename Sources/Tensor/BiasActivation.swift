@@ -1,3 +1,5 @@
+import CKernels
+
 // Fused bias + ReLU epilogues for convolution and dense outputs, and their backward passes.
 //
 // A layer's `activation(x * W + b)` would otherwise take three passes over the output (add the
@@ -141,8 +143,12 @@ extension Tensor {
 }
 
 /// The bias + ReLU loops, generic over the element type and called with `Float` or `Double`
-/// pointers so the compiler specializes and vectorizes them.
+/// pointers so the compiler specializes and vectorizes them. The `Float` overloads run the C
+/// kernels of `CKernels` (AVX-512 / AVX2 clones chosen at load time), split across cores.
 enum BiasActivationKernels {
+    /// Elements per thread below which a loop runs on one thread (about 256 KiB of Float).
+    static let elementsPerThread = 1 << 16
+
     /// `out[r, c] = out[r, c] + bias[c]`, then `max(_, 0)` when `relu`.
     @inline(__always)
     static func addBias<T: BinaryFloatingPoint>(
@@ -164,12 +170,33 @@ enum BiasActivationKernels {
         }
     }
 
+    /// `out[r, c] = out[r, c] + bias[c]`, then `max(_, 0)` when `relu` (a NaN stays NaN).
+    static func addBias(
+        _ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, channels: Int, relu: Bool
+    ) {
+        let (o, b) = (UncheckedSendable(out), UncheckedSendable(bias))
+        Parallel.forEachRange(rows, minimumPerThread: rowsPerThread(channels)) { range in
+            ck_add_bias_f32(o.value + range.lowerBound * channels, b.value, range.count, channels, relu ? 1 : 0)
+        }
+    }
+
     /// `dx[i] = y[i] > 0 ? g[i] : 0`.
     @inline(__always)
     static func reluMask<T: BinaryFloatingPoint>(
         _ g: UnsafePointer<T>, _ y: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, count: Int
     ) {
         for i in 0..<count { dx[i] = y[i] > 0 ? g[i] : 0 }
+    }
+
+    /// `dx[i] = y[i] > 0 ? g[i] : 0`.
+    static func reluMask(
+        _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        let (gp, yp, dp) = (UncheckedSendable(g), UncheckedSendable(y), UncheckedSendable(dx))
+        Parallel.forEachRange(count, minimumPerThread: elementsPerThread) { range in
+            let i = range.lowerBound
+            ck_relu_mask_f32(gp.value + i, yp.value + i, dp.value + i, range.count)
+        }
     }
 
     /// `db[c] += g[r, c]` over every row.
@@ -181,6 +208,14 @@ enum BiasActivationKernels {
         for _ in 0..<rows {
             for c in 0..<channels { db[c] += row[c] }
             row += channels
+        }
+    }
+
+    /// `db[c] += g[r, c]` over every row.
+    static func sumRows(_ g: UnsafePointer<Float>, _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
+        let gp = UncheckedSendable(g)
+        withPartialSums(db, rows: rows, channels: channels) { range, partial in
+            ck_sum_rows_f32(gp.value + range.lowerBound * channels, partial, range.count, channels)
         }
     }
 
@@ -199,6 +234,48 @@ enum BiasActivationKernels {
                 db[c] += v
             }
             offset += channels
+        }
+    }
+
+    /// `dx[r, c] = y[r, c] > 0 ? g[r, c] : 0` and `db[c] += dx[r, c]` in the same pass.
+    static func reluBiasBackward(
+        _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int
+    ) {
+        let (gp, yp, dp) = (UncheckedSendable(g), UncheckedSendable(y), UncheckedSendable(dx))
+        withPartialSums(db, rows: rows, channels: channels) { range, partial in
+            let offset = range.lowerBound * channels
+            ck_relu_bias_backward_f32(gp.value + offset, yp.value + offset, dp.value + offset, partial, range.count, channels)
+        }
+    }
+
+    /// Rows per thread so each thread gets at least ``elementsPerThread`` elements.
+    static func rowsPerThread(_ channels: Int) -> Int {
+        Swift.max(1, elementsPerThread / Swift.max(channels, 1))
+    }
+
+    /// Runs `body(rows, partial)` on ranges of rows in parallel, each with its own zeroed row of
+    /// `channels` partial sums, then adds the partial rows into `db` in part order (so the result
+    /// does not depend on thread timing).
+    static func withPartialSums(
+        _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
+        _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let parts = Swift.min(Parallel.threads, Swift.max(1, rows / rowsPerThread(channels)))
+        guard parts > 1 else {
+            body(0..<rows, db)
+            return
+        }
+        withScratchBuffer(count: parts * channels) { (partials: UnsafeMutablePointer<Float>) in
+            zeroFill(partials, count: parts * channels)
+            let p = UncheckedSendable(partials)
+            Parallel.forEachPart(parts) { part in
+                body(Parallel.range(part, of: parts, count: rows), p.value + part * channels)
+            }
+            for part in 0..<parts {
+                let row = partials + part * channels
+                for c in 0..<channels { db[c] += row[c] }
+            }
         }
     }
 }

@@ -42,4 +42,39 @@ struct BiasActivationTests {
         #expect(linear.input == g)
         #expect(linear.bias.scalars == [9, 12])
     }
+
+    /// The Float kernels (C, split across threads above 65,536 elements) on a tensor large enough
+    /// to be split, against the same operations in Double through broadcasting and reductions:
+    /// masks exact, sums within Float rounding; 300 channels exercise the 256-channel blocks' tail.
+    @Test(arguments: [32, 300])
+    func floatKernelsMatchDoubleOnLargeTensors(channels: Int) {
+        let shape = [6, 20, 17, channels]
+        let x = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: 11)
+        let g = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: 12)
+        let bias = Tensor<Float>.uniform([channels], lower: -0.5, upper: 0.5, seed: 13)
+        let gd = Tensor<Double>(g)
+
+        var y = x
+        y.addBias(bias, applyingReLU: true)
+        #expect(y == (x + bias).relu())
+        var linear = x
+        linear.addBias(bias, applyingReLU: false)
+        #expect(linear == x + bias)
+
+        let mask = Tensor<Double>(y).map(.step)
+        let expectedInput = gd * mask
+        #expect(Tensor.reluBackward(gradient: g, output: y) == Tensor<Float>(expectedInput))
+
+        let fused = Tensor.biasActivationBackward(gradient: g, output: y, applyingReLU: true)
+        #expect(fused.input == Tensor<Float>(expectedInput))
+        let expectedBias = expectedInput.sum(alongAxes: [0, 1, 2])
+        for c in 0..<channels {
+            #expect(abs(Double(fused.bias.scalars[c]) - expectedBias.scalars[c]) < 1e-4, "channel \(c)")
+        }
+        let plain = Tensor.biasActivationBackward(gradient: g, output: y, applyingReLU: false)
+        let expectedSum = gd.sum(alongAxes: [0, 1, 2])
+        for c in 0..<channels {
+            #expect(abs(Double(plain.bias.scalars[c]) - expectedSum.scalars[c]) < 1e-4, "channel \(c)")
+        }
+    }
 }

@@ -1,0 +1,70 @@
+import CKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Splits a kernel's work across the machine's cores, for kernels that do not call BLAS.
+///
+/// OpenBLAS runs its own threads inside every `?gemm` call, so a BLAS call is never wrapped in
+/// one of these loops; everything else on the hot path (Winograd transforms, pooling,
+/// elementwise epilogues, normalization statistics) would otherwise run on one core while the
+/// others wait. Work is cut into at most ``threads`` contiguous ranges that run on the calling
+/// thread and libdispatch's workers.
+package enum Parallel {
+    /// The number of threads a loop uses: the processors this process may run on, or
+    /// `DEEPLEARNING_THREADS` when that is set to a positive number.
+    package static let threads: Int = {
+        if let value = getenv("DEEPLEARNING_THREADS"), let n = Int(String(cString: value)), n > 0 { return n }
+        return Int(ck_available_cpus())
+    }()
+
+    /// Calls `body` on contiguous ranges that cover `0..<count` exactly once, in parallel when
+    /// there are at least `2 * minimumPerThread` items; each range holds at least
+    /// `minimumPerThread` items (the last may hold more). `body` must only write memory that
+    /// belongs to its own range.
+    package static func forEachRange(
+        _ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let parts = Swift.min(threads, Swift.max(1, count / Swift.max(1, minimumPerThread)))
+        if parts <= 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                work.value(range(part, of: parts, count: count))
+            }
+        }
+    }
+
+    /// Runs `body(part)` for `part` in `0..<parts`, in parallel; for per-thread partial results
+    /// (each part writes only its own slot), with `parts` usually ``threads``.
+    package static func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
+        guard parts > 0 else { return }
+        if parts == 1 {
+            body(0)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { work.value($0) }
+        }
+    }
+
+    /// Range `part` of `parts` near-equal contiguous ranges of `0..<count`.
+    package static func range(_ part: Int, of parts: Int, count: Int) -> Range<Int> {
+        (part * count / parts)..<((part + 1) * count / parts)
+    }
+}
+
+/// A value handed to the threads of a ``Parallel`` loop: pointers and closures whose accesses
+/// the loop keeps disjoint.
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    /// The wrapped value.
+    package let value: Value
+    /// Wraps `value`.
+    package init(_ value: Value) { self.value = value }
+}

@@ -12,13 +12,6 @@ struct Pneumonia: ParsableCommand {
         abstract: "Pediatric chest X-ray classifiers (NORMAL vs PNEUMONIA) from the seed projects.",
         subcommands: [Summary.self, Train.self, Evaluate.self, Predict.self, Bench.self]
     )
-
-    /// Restarts on OpenBLAS's AVX-512 kernels where OpenBLAS did not pick them itself (see
-    /// `BLASInfo`; `DEEPLEARNING_KEEP_BLAS_CORE=1` keeps OpenBLAS's choice), then runs the command.
-    static func main() {
-        BLASInfo.relaunchWithRecommendedCoreTypeIfNeeded()
-        main(nil)
-    }
 }
 
 extension SeedModel: ExpressibleByArgument {

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -8,14 +9,50 @@ import Glibc
 /// What OpenBLAS runs on, and the kernel family it should run on.
 ///
 /// OpenBLAS built with `DYNAMIC_ARCH` (Debian's and Ubuntu's packages) picks its kernels when it
-/// is loaded, from the CPU it recognises. Versions before 0.3.22 do not recognise AMD Zen 4 (which
-/// has AVX-512) and fall back to the AVX2 `Haswell` kernels, leaving about a third of the sgemm
-/// speed unused. The choice can only be made before the library loads, through the environment
-/// variable `OPENBLAS_CORETYPE`; ``recommendedCoreType`` says what to set, and
-/// ``relaunchWithRecommendedCoreTypeIfNeeded(arguments:)`` lets an executable restart itself with it.
+/// is loaded, from the CPU it recognises. Versions before 0.3.22 do not recognise some AVX-512
+/// CPUs (AMD Zen 4, recent Xeons under some hypervisors) and fall back to AVX2 `Haswell` or even
+/// SSE3 `Prescott` kernels, leaving most of the sgemm speed unused (one such machine: 44-49
+/// GFLOP/s against 247-260 with the `SkylakeX` kernels at 1024^3). Before the first BLAS or
+/// LAPACK call of the process, this library therefore checks OpenBLAS's choice once and, when the
+/// CPU has the AVX-512 subsets of the `SkylakeX` kernels but OpenBLAS chose kernels without
+/// AVX-512, switches OpenBLAS to `SkylakeX` in the running process (``kernelSelection``).
+/// Setting `OPENBLAS_CORETYPE` yourself, or `DEEPLEARNING_KEEP_BLAS_CORE=1`, keeps OpenBLAS's
+/// own choice.
 public enum BLASInfo {
-    /// The kernel family OpenBLAS chose, for example `Haswell`, `SkylakeX` or `Zen`.
-    public static var coreName: String { String(cString: openblas_get_corename()) }
+    /// How the kernel family was settled for this process.
+    public struct KernelSelection: Sendable, Equatable {
+        /// The family OpenBLAS chose by itself when it loaded.
+        public let chosenByOpenBLAS: String
+        /// The family in use after the check, for example `SkylakeX`.
+        public let inUse: String
+        /// Whether this library switched OpenBLAS from its own choice to ``inUse``.
+        public var switched: Bool { chosenByOpenBLAS != inUse }
+    }
+
+    /// The check described above, done once, before the first BLAS or LAPACK call of the
+    /// process (every call in this module goes through ``prepare()``).
+    public static let kernelSelection: KernelSelection = {
+        let own = String(cString: openblas_get_corename())
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["DEEPLEARNING_KEEP_BLAS_CORE"] == nil,
+              let core = recommendedCoreType(coreName: own, cpuFlags: cpuFlags),
+              ck_openblas_select_core(core) == 1
+        else { return KernelSelection(chosenByOpenBLAS: own, inUse: own) }
+        return KernelSelection(chosenByOpenBLAS: own, inUse: String(cString: openblas_get_corename()))
+    }()
+
+    /// Settles ``kernelSelection`` if that has not happened yet; cheap afterwards. Called before
+    /// every BLAS and LAPACK call.
+    @inline(__always)
+    public static func prepare() {
+        _ = kernelSelection
+    }
+
+    /// The kernel family OpenBLAS runs, for example `Haswell`, `SkylakeX` or `Zen` (after ``prepare()``).
+    public static var coreName: String {
+        prepare()
+        return String(cString: openblas_get_corename())
+    }
 
     /// OpenBLAS's build configuration, for example `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64`.
     public static var configuration: String { String(cString: openblas_get_config()) }
@@ -35,35 +72,10 @@ public enum BLASInfo {
     /// OpenBLAS kernel families that already use AVX-512.
     static let avx512CoreNames: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
 
-    /// `SkylakeX` when the CPU has the AVX-512 subsets of OpenBLAS's SkylakeX kernels but OpenBLAS
-    /// chose kernels without AVX-512; nil when OpenBLAS's own choice should stand.
-    public static var recommendedCoreType: String? {
-        recommendedCoreType(coreName: coreName, cpuFlags: cpuFlags)
-    }
-
-    /// ``recommendedCoreType`` for a given kernel family and CPU flag set.
+    /// `SkylakeX` when `cpuFlags` has the AVX-512 subsets of OpenBLAS's SkylakeX kernels but
+    /// `coreName` is a family without AVX-512; nil when that choice should stand.
     public static func recommendedCoreType(coreName: String, cpuFlags: Set<String>) -> String? {
         guard skylakeXFlags.isSubset(of: cpuFlags), !avx512CoreNames.contains(coreName.lowercased()) else { return nil }
         return "SkylakeX"
-    }
-
-    /// Restarts the running executable with `OPENBLAS_CORETYPE` set to ``recommendedCoreType``
-    /// when there is one and the environment sets neither `OPENBLAS_CORETYPE` nor
-    /// `DEEPLEARNING_KEEP_BLAS_CORE` (set it to keep OpenBLAS's own choice). Call it first thing in
-    /// `main`, before any other work: on success it does not return (the process image is replaced
-    /// through `execv` with the same arguments); if the restart fails, it returns and the program
-    /// goes on with OpenBLAS's own kernels. Libraries should not call it; executables may.
-    public static func relaunchWithRecommendedCoreTypeIfNeeded(arguments: [String] = CommandLine.arguments) {
-        let environment = ProcessInfo.processInfo.environment
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment["DEEPLEARNING_KEEP_BLAS_CORE"] == nil,
-              let core = recommendedCoreType
-        else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
-        var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &cArguments)
-        // Only reached when execv failed: keep running as we are, and do not try again in children.
-        unsetenv("OPENBLAS_CORETYPE")
-        setenv("DEEPLEARNING_KEEP_BLAS_CORE", "1", 1)
-        for pointer in cArguments { free(pointer) }
     }
 }

@@ -329,6 +329,7 @@ enum LAPACK {
 
     /// `?getrf` on a row-major `n x n` matrix.
     static func getrf<S: TensorScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>) -> Int {
+        BLASInfo.prepare()
         let n = i(n)
         if S.self == Float.self { return Int(LAPACKE_sgetrf(rowMajor, n, n, f(a), n, ipiv)) }
         if S.self == Double.self { return Int(LAPACKE_dgetrf(rowMajor, n, n, d(a), n, ipiv)) }
@@ -337,6 +338,7 @@ enum LAPACK {
 
     /// `?getri` on row-major LU factors.
     static func getri<S: TensorScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafePointer<Int32>) -> Int {
+        BLASInfo.prepare()
         let n = i(n)
         if S.self == Float.self { return Int(LAPACKE_sgetri(rowMajor, n, f(a), n, ipiv)) }
         if S.self == Double.self { return Int(LAPACKE_dgetri(rowMajor, n, d(a), n, ipiv)) }
@@ -348,6 +350,7 @@ enum LAPACK {
         transposed: Bool, n: Int, nrhs: Int, a: UnsafePointer<S>, ipiv: UnsafePointer<Int32>,
         b: UnsafeMutablePointer<S>
     ) -> Int {
+        BLASInfo.prepare()
         let trans = char(transposed ? "T" : "N")
         if S.self == Float.self {
             return Int(LAPACKE_sgetrs(rowMajor, trans, i(n), i(nrhs), f(a), i(n), ipiv, f(b), i(nrhs)))
@@ -362,6 +365,7 @@ enum LAPACK {
     static func gesv<S: TensorScalar>(
         n: Int, nrhs: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>, b: UnsafeMutablePointer<S>
     ) -> Int {
+        BLASInfo.prepare()
         if S.self == Float.self {
             return Int(LAPACKE_sgesv(rowMajor, i(n), i(nrhs), f(a), i(n), ipiv, f(b), i(nrhs)))
         }
@@ -373,6 +377,7 @@ enum LAPACK {
 
     /// `?potrf` (lower) on a row-major `n x n` matrix.
     static func potrfLower<S: TensorScalar>(n: Int, a: UnsafeMutablePointer<S>) -> Int {
+        BLASInfo.prepare()
         let lower = char("L")
         if S.self == Float.self { return Int(LAPACKE_spotrf(rowMajor, lower, i(n), f(a), i(n))) }
         if S.self == Double.self { return Int(LAPACKE_dpotrf(rowMajor, lower, i(n), d(a), i(n))) }
@@ -381,6 +386,7 @@ enum LAPACK {
 
     /// `?geqrf` on a row-major `m x n` matrix; `tau` holds `min(m, n)` reflector scales.
     static func geqrf<S: TensorScalar>(m: Int, n: Int, a: UnsafeMutablePointer<S>, tau: UnsafeMutablePointer<S>) -> Int {
+        BLASInfo.prepare()
         if S.self == Float.self { return Int(LAPACKE_sgeqrf(rowMajor, i(m), i(n), f(a), i(n), f(tau))) }
         if S.self == Double.self { return Int(LAPACKE_dgeqrf(rowMajor, i(m), i(n), d(a), i(n), d(tau))) }
         unsupported(S.self)
@@ -390,6 +396,7 @@ enum LAPACK {
     static func orgqr<S: TensorScalar>(
         m: Int, k: Int, a: UnsafeMutablePointer<S>, lda: Int, tau: UnsafePointer<S>
     ) -> Int {
+        BLASInfo.prepare()
         if S.self == Float.self { return Int(LAPACKE_sorgqr(rowMajor, i(m), i(k), i(k), f(a), i(lda), f(tau))) }
         if S.self == Double.self { return Int(LAPACKE_dorgqr(rowMajor, i(m), i(k), i(k), d(a), i(lda), d(tau))) }
         unsupported(S.self)
@@ -401,6 +408,7 @@ enum LAPACK {
         m: Int, n: Int, a: UnsafeMutablePointer<S>, s: UnsafeMutablePointer<S>,
         u: UnsafeMutablePointer<S>, vt: UnsafeMutablePointer<S>
     ) -> Int {
+        BLASInfo.prepare()
         let k = Swift.min(m, n), job = char("S")
         if S.self == Float.self {
             return Int(LAPACKE_sgesdd(rowMajor, job, i(m), i(n), f(a), i(n), f(s), f(u), i(k), f(vt), i(n)))

@@ -285,23 +285,27 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        BLASInfo.prepare()
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
     public static func axpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        BLASInfo.prepare()
         cblas_saxpy(blasint(count), alpha, x, 1, y, 1)
     }
 
     public static func copy(
         count: Int, _ x: UnsafePointer<Float>, _ incx: Int, _ y: UnsafeMutablePointer<Float>, _ incy: Int
     ) {
+        BLASInfo.prepare()
         cblas_scopy(blasint(count), x, blasint(incx), y, blasint(incy))
     }
 
     public static func dot(count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(blasint(count), x, 1, y, 1)
+        BLASInfo.prepare()
+        return cblas_sdot(blasint(count), x, 1, y, 1)
     }
 
     public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
@@ -344,23 +348,27 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        BLASInfo.prepare()
         cblas_dgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
     public static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+        BLASInfo.prepare()
         cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
     }
 
     public static func copy(
         count: Int, _ x: UnsafePointer<Double>, _ incx: Int, _ y: UnsafeMutablePointer<Double>, _ incy: Int
     ) {
+        BLASInfo.prepare()
         cblas_dcopy(blasint(count), x, blasint(incx), y, blasint(incy))
     }
 
     public static func dot(count: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
-        cblas_ddot(blasint(count), x, 1, y, 1)
+        BLASInfo.prepare()
+        return cblas_ddot(blasint(count), x, 1, y, 1)
     }
 
     public static func exp(_ x: Double) -> Double { Foundation.exp(x) }

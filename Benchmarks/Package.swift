@@ -30,5 +30,14 @@ let package = Package(
             path: "Benchmarks/Models",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "DataLoading",
+            dependencies: [
+                .product(name: "DeepLearning", package: "swift-deep-learning"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/DataLoading",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

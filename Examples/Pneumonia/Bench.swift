@@ -3,7 +3,8 @@ import DeepLearning
 import Foundation
 import PneumoniaModels
 
-/// `pneumonia bench`: a model's training or inference speed on synthetic data, as one JSON line.
+/// `pneumonia bench`: a model's training or inference speed on synthetic data, as one JSON line
+/// (images/s, median step, peak RSS, page faults per timed step, the OpenBLAS kernel family).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a model's training steps or inference on synthetic data; prints one JSON line.")
@@ -31,6 +32,47 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        print(try measure().jsonLine)
+    }
+
+    /// One measurement: what `run` prints.
+    struct Result: Codable, Equatable {
+        /// The model's name.
+        var model: String
+        /// `train` or `infer`.
+        var mode: String
+        /// Images per step.
+        var batch: Int
+        /// Images per second over the timed steps.
+        var imagesPerSecond: Double
+        /// The median step time in milliseconds.
+        var stepMillisecondsMedian: Double
+        /// The process's peak resident set size in MiB.
+        var peakResidentMegabytes: Double
+        /// Page faults per timed step (0 when every step reuses the previous step's memory).
+        var pageFaultsPerStep: Double
+        /// The OpenBLAS kernel family in use.
+        var blasCore: String
+
+        enum CodingKeys: String, CodingKey {
+            case model, mode, batch
+            case imagesPerSecond = "images_per_s"
+            case stepMillisecondsMedian = "step_ms_median"
+            case peakResidentMegabytes = "peak_rss_mb"
+            case pageFaultsPerStep = "page_faults_per_step"
+            case blasCore = "blas_core"
+        }
+
+        /// The result as one line of JSON, keys in the order above.
+        var jsonLine: String {
+            String(
+                format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f,\"page_faults_per_step\":%.1f,\"blas_core\":\"%@\"}",
+                model, mode, batch, imagesPerSecond, stepMillisecondsMedian, peakResidentMegabytes, pageFaultsPerStep, blasCore)
+        }
+    }
+
+    /// Builds the model, runs one untimed step and `steps` timed ones.
+    func measure() throws -> Result {
         // Before the first large allocation (the trainer would apply it too, but after building).
         AllocatorPolicy.apply()
         let network: Sequential<Float> = try model.build(seed: 1)
@@ -46,19 +88,29 @@ struct Bench: ParsableCommand {
         }
         try step(0)
         var times: [Double] = []
+        let faultsBefore = pageFaults()
         for i in 1...steps {
             let start = DispatchTime.now().uptimeNanoseconds
             try step(i)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
+        let faultsPerStep = Double(pageFaults() - faultsBefore) / Double(steps)
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let total = times.reduce(0, +) / 1000
-        let imagesPerSecond = Double(batchSize * steps) / total
-        print(String(
-            format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f,\"blas_core\":\"%@\"}",
-            model.rawValue, mode.rawValue, batchSize, imagesPerSecond, median, peakResidentMegabytes(), BLASInfo.coreName))
+        return Result(
+            model: model.rawValue, mode: mode.rawValue, batch: batchSize, imagesPerSecond: Double(batchSize * steps) / total,
+            stepMillisecondsMedian: median, peakResidentMegabytes: peakResidentMegabytes(), pageFaultsPerStep: faultsPerStep,
+            blasCore: BLASInfo.coreName)
     }
+}
+
+/// Page faults (minor and major) of the process so far (`getrusage`): a step that reuses the
+/// previous step's buffers faults no new pages in.
+func pageFaults() -> Int {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    return usage.ru_minflt + usage.ru_majflt
 }
 
 /// The process's peak resident set size in MiB (`VmHWM` in /proc/self/status), or 0 where unavailable.

@@ -4,7 +4,8 @@ import Foundation
 import PneumoniaModels
 
 /// `pneumonia bench`: a model's training or inference speed on synthetic data, as one JSON line
-/// (images/s, median step, peak RSS, page faults per timed step, the OpenBLAS kernel family).
+/// (images/s, median step, peak RSS, page faults per timed step and in the last one, the OpenBLAS
+/// kernel family).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time a model's training steps or inference on synthetic data; prints one JSON line.")
@@ -49,8 +50,10 @@ struct Bench: ParsableCommand {
         var stepMillisecondsMedian: Double
         /// The process's peak resident set size in MiB.
         var peakResidentMegabytes: Double
-        /// Page faults per timed step (0 when every step reuses the previous step's memory).
+        /// Page faults per timed step, on average (the first steps still grow the heap).
         var pageFaultsPerStep: Double
+        /// Page faults in the last timed step: 0 once every step reuses the previous step's memory.
+        var pageFaultsLastStep: Int
         /// The OpenBLAS kernel family in use.
         var blasCore: String
 
@@ -60,14 +63,16 @@ struct Bench: ParsableCommand {
             case stepMillisecondsMedian = "step_ms_median"
             case peakResidentMegabytes = "peak_rss_mb"
             case pageFaultsPerStep = "page_faults_per_step"
+            case pageFaultsLastStep = "page_faults_last_step"
             case blasCore = "blas_core"
         }
 
         /// The result as one line of JSON, keys in the order above.
         var jsonLine: String {
             String(
-                format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f,\"page_faults_per_step\":%.1f,\"blas_core\":\"%@\"}",
-                model, mode, batch, imagesPerSecond, stepMillisecondsMedian, peakResidentMegabytes, pageFaultsPerStep, blasCore)
+                format: "{\"model\":\"%@\",\"mode\":\"%@\",\"batch\":%d,\"images_per_s\":%.2f,\"step_ms_median\":%.3f,\"peak_rss_mb\":%.1f,\"page_faults_per_step\":%.1f,\"page_faults_last_step\":%d,\"blas_core\":\"%@\"}",
+                model, mode, batch, imagesPerSecond, stepMillisecondsMedian, peakResidentMegabytes, pageFaultsPerStep,
+                pageFaultsLastStep, blasCore)
         }
     }
 
@@ -89,19 +94,22 @@ struct Bench: ParsableCommand {
         try step(0)
         var times: [Double] = []
         let faultsBefore = pageFaults()
+        var faultsBeforeLast = faultsBefore
         for i in 1...steps {
+            faultsBeforeLast = pageFaults()
             let start = DispatchTime.now().uptimeNanoseconds
             try step(i)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        let faultsPerStep = Double(pageFaults() - faultsBefore) / Double(steps)
+        let faultsAfter = pageFaults()
+        let faultsPerStep = Double(faultsAfter - faultsBefore) / Double(steps)
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let total = times.reduce(0, +) / 1000
         return Result(
             model: model.rawValue, mode: mode.rawValue, batch: batchSize, imagesPerSecond: Double(batchSize * steps) / total,
             stepMillisecondsMedian: median, peakResidentMegabytes: peakResidentMegabytes(), pageFaultsPerStep: faultsPerStep,
-            blasCore: BLASInfo.coreName)
+            pageFaultsLastStep: faultsAfter - faultsBeforeLast, blasCore: BLASInfo.coreName)
     }
 }
 

@@ -13,13 +13,13 @@ struct PneumoniaBenchTests {
             let result = try bench.measure()
             #expect(result.model == "dense" && result.mode == mode && result.batch == 4)
             #expect(result.imagesPerSecond > 0 && result.stepMillisecondsMedian > 0 && result.peakResidentMegabytes > 0)
-            #expect(result.pageFaultsPerStep >= 0)
+            #expect(result.pageFaultsPerStep >= 0 && result.pageFaultsLastStep >= 0)
             #expect(!result.blasCore.isEmpty)
             let line = result.jsonLine
             #expect(!line.contains("\n"))
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(Set(object.keys) == ["model", "mode", "batch", "images_per_s", "step_ms_median", "peak_rss_mb",
-                                         "page_faults_per_step", "blas_core"])
+                                         "page_faults_per_step", "page_faults_last_step", "blas_core"])
             let decoded = try JSONDecoder().decode(Bench.Result.self, from: Data(line.utf8))
             #expect(decoded.model == "dense" && decoded.batch == 4)
         }

@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"]),
         .target(name: "Layers", dependencies: ["Tensor", "Autograd"]),
         .target(name: "Metrics", dependencies: ["Tensor"]),
-        .target(name: "Optimizers", dependencies: ["Tensor", "Autograd"]),
+        .target(name: "Optimizers", dependencies: ["Tensor", "Autograd", "CKernels"]),
         .target(name: "Training", dependencies: ["Tensor", "Autograd", "Layers", "Optimizers", "Metrics", "CMalloc"]),
         .target(name: "Datasets", dependencies: ["Tensor", "CImageCodecs", "CZlib"]),
         .target(name: "DeepLearning", dependencies: ["Tensor", "Autograd", "Layers", "Metrics", "Optimizers", "Training", "Datasets"]),

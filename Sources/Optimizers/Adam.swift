@@ -1,3 +1,4 @@
+import CKernels
 /// Adam with Keras 3's formulas and defaults (`keras.optimizers.Adam`); ``AdamW`` is the same
 /// algorithm with decoupled weight decay on by default.
 ///
@@ -93,7 +94,7 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
         core.apply(parameters) { buffers in
             dispatchUpdate(
                 buffers, coefficients,
-                float: { adamStep($0, $1, amsgrad: amsgrad) },
+                float: { adamStepFloat($0, $1, amsgrad: amsgrad) },
                 double: { adamStep($0, $1, amsgrad: amsgrad) },
                 generic: { adamStep($0, $1, amsgrad: amsgrad) })
         }
@@ -135,5 +136,19 @@ private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T], a
             v[i] = v[i] + (g[i] * g[i] - v[i]) * oneMinusBeta2
             w[i] = w[i] - (m[i] * alpha) / (vectorizableSquareRoot(v[i]) + eps)
         }
+    }
+}
+
+/// ``adamStep(_:_:amsgrad:)`` for `Float`: the C kernel (same formula and operation order),
+/// split across cores.
+private func adamStepFloat(_ b: UpdateBuffers<Float>, _ c: [Float], amsgrad: Bool) {
+    let (alpha, oneMinusBeta1, oneMinusBeta2, eps) = (c[0], c[1], c[2], c[3])
+    let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient)
+    let m = UncheckedSendable(b.slot(0)), v = UncheckedSendable(b.slot(1))
+    let vHat = UncheckedSendable(amsgrad ? b.slot(2) : nil)
+    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread) { r in
+        let i = r.lowerBound
+        ck_adam_f32(w.value + i, g.value + i, m.value + i, v.value + i, vHat.value.map { $0 + i }, r.count,
+                    alpha, oneMinusBeta1, oneMinusBeta2, eps)
     }
 }

@@ -361,3 +361,6 @@ private func weightDecayKernel<T: BinaryFloatingPoint>(_ w: UnsafeMutablePointer
 func vectorizableSquareRoot<T: BinaryFloatingPoint>(_ x: T) -> T {
     (x >= 0 ? x : .nan).squareRoot()
 }
+
+/// Parameter elements per thread below which an update runs on one thread.
+let optimizerElementsPerThread = 1 << 16

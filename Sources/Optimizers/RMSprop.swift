@@ -1,3 +1,4 @@
+import CKernels
 /// RMSprop with Keras 3's formulas and defaults (`keras.optimizers.RMSprop`).
 ///
 /// With learning rate `lr` and gradient `g`, slots "velocity" `v`, "momentum" `m` (when
@@ -78,7 +79,7 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
         core.apply(parameters) { buffers in
             dispatchUpdate(
                 buffers, coefficients,
-                float: { rmspropStep($0, $1, options) },
+                float: { rmspropStepFloat($0, $1, options) },
                 double: { rmspropStep($0, $1, options) },
                 generic: { rmspropStep($0, $1, options) })
         }
@@ -139,5 +140,19 @@ private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T]
             m[i] = mu * m[i] + (lr * g[i]) / vectorizableSquareRoot(v[i] - a[i] * a[i] + eps)
             w[i] = w[i] - m[i]
         }
+    }
+}
+
+/// ``rmspropStep(_:_:_:)`` for `Float`: the C kernel (same formulas and operation order), split
+/// across cores.
+private func rmspropStepFloat(_ b: UpdateBuffers<Float>, _ c: [Float], _ options: RMSpropOptions) {
+    let (lr, rho, oneMinusRho, mu, eps) = (c[0], c[1], c[2], c[3], c[4])
+    let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient), v = UncheckedSendable(b.slot(0))
+    let m = UncheckedSendable(options.hasMomentum ? b.slot(1) : nil)
+    let a = UncheckedSendable(options.centered ? b.slot(options.hasMomentum ? 2 : 1) : nil)
+    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread) { r in
+        let i = r.lowerBound
+        ck_rmsprop_f32(w.value + i, g.value + i, v.value + i, m.value.map { $0 + i }, a.value.map { $0 + i }, r.count,
+                       lr, rho, oneMinusRho, mu, eps)
     }
 }

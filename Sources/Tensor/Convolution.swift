@@ -450,11 +450,17 @@ enum ConvKernels {
         }
     }
 
+    /// The filter gradient: for Float, Winograd where ``winogradApplies(_:outChannels:)`` (unless
+    /// `allowWinograd` is false), else im2col + GEMM in chunks of `columnLimit` elements.
     static func backwardFilter<T: TensorScalar>(
         _ gradient: Tensor<T>, _ input: Tensor<T>, _ filterShape: [Int], _ g: Conv2DGeometry,
-        columnLimit: Int? = nil
+        columnLimit: Int? = nil, allowWinograd: Bool = true
     ) -> Tensor<T> {
         let outChannels = filterShape[3]
+        if allowWinograd && winogradApplies(g, outChannels: outChannels),
+           let dy = gradient as? Tensor<Float>, let x = input as? Tensor<Float> {
+            return winogradBackwardFilterFloat(dy, x, g, outChannels: outChannels) as! Tensor<T>
+        }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         // The first GEMM (beta 0) writes every element, so the storage starts uninitialized.
         return Tensor<T>.buildUninitialized(shape: filterShape) { df in

@@ -1,3 +1,5 @@
+import CKernels
+
 // Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3), for 3x3 kernels at stride 1 and dilation 1
 // (valid or same padding): the forward pass and the gradient with respect to the input.
 //
@@ -63,12 +65,18 @@ extension ConvKernels {
     }
 
     /// Forward convolution by Winograd with `tile`, followed by the epilogue `+ bias` (`[Cout]`,
-    /// optional) and ReLU (when `applyingReLU`) inside the output transform; `chunkTiles` overrides
-    /// the tiles per chunk (tests).
+    /// optional) and ReLU (when `applyingReLU`) inside the output transform. Float with F(4x4, 3x3)
+    /// runs the fused, parallel C kernel (``winogradForwardFloat(_:_:_:bias:applyingReLU:blockTiles:parts:)``),
+    /// everything else the Swift code below. `chunkTiles` overrides the tiles per chunk or block
+    /// and `parts` the number of tile ranges the C kernel splits the work into (tests).
     static func winogradForward<T: WinogradScalar>(
         _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, bias: Tensor<T>? = nil, applyingReLU: Bool = false,
-        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil, parts: Int? = nil
     ) -> Tensor<T> {
+        if tile == .f4x4, let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
+            return winogradForwardFloat(x, f, g, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU,
+                                        blockTiles: chunkTiles, parts: parts) as! Tensor<T>
+        }
         let cin = g.inputChannels, cout = filter.shape[3]
         // Every output position belongs to exactly one tile, so the storage starts uninitialized.
         return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
@@ -96,11 +104,15 @@ extension ConvKernels {
     }
 
     /// The input gradient by Winograd with `tile`: the output gradient convolved with the rotated,
-    /// channel-swapped kernel, padded by `2 - pad` above and left.
+    /// channel-swapped kernel, padded by `2 - pad` above and left (Float with F(4x4, 3x3) in C,
+    /// as for ``winogradForward(_:_:_:bias:applyingReLU:tile:chunkTiles:parts:)``).
     static func winogradBackwardInput<T: WinogradScalar>(
         _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
-        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil
+        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil, parts: Int? = nil
     ) -> Tensor<T> {
+        if tile == .f4x4, let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
+            return winogradBackwardInputFloat(dy, f, g, blockTiles: chunkTiles, parts: parts) as! Tensor<T>
+        }
         let cin = g.inputChannels, cout = filter.shape[3]
         return Tensor<T>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
             gradient.withUnsafeBufferPointer { gBuffer in
@@ -466,3 +478,159 @@ protocol WinogradScalar: TensorScalar, SIMDScalar, WinogradLane {}
 
 extension Float: WinogradScalar {}
 extension Double: WinogradScalar {}
+
+// MARK: Float F(4x4, 3x3) in C
+
+extension ConvKernels {
+    /// The fewest tiles a thread of the C kernels gets: below twice this, one thread does all.
+    static let winogradMinimumTilesPerThread = 8
+
+    /// The number of tile ranges the C kernels split `tiles` into: one per thread, each of at
+    /// least ``winogradMinimumTilesPerThread`` tiles.
+    static func winogradParts(tiles: Int) -> Int {
+        Swift.max(1, Swift.min(Parallel.threads, tiles / winogradMinimumTilesPerThread))
+    }
+
+    /// The C kernels' description of the forward convolution `g` with `outChannels` outputs.
+    static func winogradShape(_ g: Conv2DGeometry, outChannels: Int) -> ck_winograd_shape {
+        ck_winograd_shape(
+            batch: g.batch, height: g.inputHeight, width: g.inputWidth, in_channels: g.inputChannels,
+            pad_top: g.padTop, pad_left: g.padLeft, out_height: g.outputHeight, out_width: g.outputWidth,
+            out_channels: outChannels)
+    }
+
+    /// Runs `body` with `count` uninitialized Floats aligned to 64 bytes (the C kernels' vectors).
+    @inline(__always)
+    static func withAlignedFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let n = Swift.max(count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Float>.stride, alignment: 64)
+        defer { raw.deallocate() }
+        return body(raw.bindMemory(to: Float.self, capacity: n))
+    }
+
+    /// Runs `body` with the packed transform of the HWIO `filter` (`[3, 3, fi, fo]`) for the
+    /// convolution `fi -> fo`, or with `rotated` for `fo -> fi` with the kernel rotated by 180 degrees.
+    static func withPackedWinogradFilter<R>(
+        _ filter: Tensor<Float>, rotated: Bool, _ body: (UnsafePointer<Float>) -> R
+    ) -> R {
+        let fi = filter.shape[2], fo = filter.shape[3]
+        return withAlignedFloats(ck_winograd_f4_filter_size(rotated ? fo : fi, rotated ? fi : fo)) { packed in
+            filter.withUnsafeBufferPointer { ck_winograd_f4_pack_filter($0.baseAddress!, fi, fo, rotated ? 1 : 0, packed) }
+            return body(UnsafePointer(packed))
+        }
+    }
+
+    /// ``winogradForward(_:_:_:bias:applyingReLU:tile:chunkTiles:parts:)`` for Float with F(4x4, 3x3):
+    /// the C kernel on `parts` contiguous tile ranges in parallel (by default ``winogradParts(tiles:)``),
+    /// `blockTiles` tiles at a time (by default the kernel's choice).
+    static func winogradForwardFloat(
+        _ input: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, bias: Tensor<Float>?, applyingReLU: Bool,
+        blockTiles: Int? = nil, parts: Int? = nil
+    ) -> Tensor<Float> {
+        let cout = filter.shape[3]
+        // Every output position belongs to exactly one tile, so the storage starts uninitialized.
+        return Tensor<Float>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
+            input.withUnsafeBufferPointer { x in
+                withPackedWinogradFilter(filter, rotated: false) { packed in
+                    let run = { (b: UnsafePointer<Float>?) in
+                        winogradConvolve(
+                            input: x.baseAddress!, packed: packed, bias: b, relu: applyingReLU, output: out,
+                            shape: winogradShape(g, outChannels: cout), blockTiles: blockTiles, parts: parts)
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+                }
+            }
+        }
+    }
+
+    /// ``winogradBackwardInput(_:_:_:tile:chunkTiles:parts:)`` for Float with F(4x4, 3x3): the
+    /// forward C kernel on the output gradient with the rotated, channel-swapped kernel.
+    static func winogradBackwardInputFloat(
+        _ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, blockTiles: Int? = nil, parts: Int? = nil
+    ) -> Tensor<Float> {
+        let cin = g.inputChannels, cout = filter.shape[3]
+        let shape = ck_winograd_shape(
+            batch: g.batch, height: g.outputHeight, width: g.outputWidth, in_channels: cout,
+            pad_top: 2 - g.padTop, pad_left: 2 - g.padLeft, out_height: g.inputHeight, out_width: g.inputWidth,
+            out_channels: cin)
+        return Tensor<Float>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
+            gradient.withUnsafeBufferPointer { dy in
+                withPackedWinogradFilter(filter, rotated: true) { packed in
+                    winogradConvolve(input: dy.baseAddress!, packed: packed, bias: nil, relu: false, output: dx,
+                                     shape: shape, blockTiles: blockTiles, parts: parts)
+                }
+            }
+        }
+    }
+
+    /// Every output tile of the convolution `shape` by the C kernel, on `parts` tile ranges in parallel.
+    static func winogradConvolve(
+        input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
+        output: UnsafeMutablePointer<Float>, shape: ck_winograd_shape, blockTiles: Int?, parts: Int?
+    ) {
+        var shape = shape
+        let tiles = ck_winograd_f4_tiles(&shape)
+        guard tiles > 0, shape.in_channels > 0, shape.out_channels > 0 else { return }
+        let block = Swift.max(1, blockTiles ?? ck_winograd_f4_block_tiles(&shape))
+        let workspace = ck_winograd_f4_forward_workspace(&shape, block)
+        let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
+        let frozen = shape
+        let (x, u, b, y) = (UncheckedSendable(input), UncheckedSendable(packed), UncheckedSendable(bias), UncheckedSendable(output))
+        Parallel.forEachPart(count) { part in
+            let range = Parallel.range(part, of: count, count: tiles)
+            guard !range.isEmpty else { return }
+            withAlignedFloats(workspace) { scratch in
+                var s = frozen
+                ck_winograd_f4_forward_part(x.value, u.value, b.value, relu ? 1 : 0, y.value, &s,
+                                            range.lowerBound, range.count, block, scratch)
+            }
+        }
+    }
+
+    /// The filter gradient (`[3, 3, Cin, outChannels]`) of a Winograd-eligible Float convolution:
+    /// per tile the transformed input times the transformed output gradient, summed in the
+    /// transform domain over `parts` tile ranges in parallel (each range into its own partial sum,
+    /// the partial sums added in part order), then taken back with `G^T dU G`.
+    static func winogradBackwardFilterFloat(
+        _ gradient: Tensor<Float>, _ input: Tensor<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
+        blockTiles: Int? = nil, parts: Int? = nil
+    ) -> Tensor<Float> {
+        let cin = g.inputChannels
+        var shape = winogradShape(g, outChannels: cout)
+        let tiles = ck_winograd_f4_tiles(&shape)
+        return Tensor<Float>.buildUninitialized(shape: [3, 3, cin, cout]) { df in
+            guard tiles > 0, cin > 0, cout > 0 else {
+                zeroFill(df, count: 9 * cin * cout)
+                return
+            }
+            let block = Swift.max(1, blockTiles ?? ck_winograd_f4_gradient_block_tiles(&shape))
+            let workspace = ck_winograd_f4_gradient_workspace(&shape, block)
+            let size = ck_winograd_f4_gradient_size(cin, cout)
+            let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
+            let frozen = shape
+            gradient.withUnsafeBufferPointer { dyBuffer in
+                input.withUnsafeBufferPointer { xBuffer in
+                    withAlignedFloats(count * size) { partials in
+                        let (x, dy, sums) = (UncheckedSendable(xBuffer.baseAddress!), UncheckedSendable(dyBuffer.baseAddress!),
+                                             UncheckedSendable(partials))
+                        Parallel.forEachPart(count) { part in
+                            let partial = sums.value + part * size
+                            zeroFill(partial, count: size)
+                            let range = Parallel.range(part, of: count, count: tiles)
+                            guard !range.isEmpty else { return }
+                            withAlignedFloats(workspace) { scratch in
+                                var s = frozen
+                                ck_winograd_f4_filter_gradient_part(x.value, dy.value, &s, range.lowerBound, range.count,
+                                                                    block, partial, scratch)
+                            }
+                        }
+                        for part in 1..<count {
+                            ck_winograd_f4_gradient_add(partials, partials + part * size, cin, cout)
+                        }
+                        ck_winograd_f4_gradient_finish(partials, cin, cout, df)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -9,10 +9,16 @@ extension Variable {
     ///   - strides: step `(vertical, horizontal)`; the pool size when `nil`.
     ///   - padding: `.valid` or `.same`; padded positions never win.
     public func maxPool2D(poolSize: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) -> Variable {
+        // Without a gradient to record (inference), the forward pass skips the winner indices.
+        guard GradientRecording.isEnabled, requiresGradient else {
+            return Variable(value.maxPool2D(poolSize: poolSize, strides: strides, padding: padding))
+        }
         let (output, indices) = value.maxPool2DWithIndices(poolSize: poolSize, strides: strides, padding: padding)
         let inputShape = shape
         return Variable.record("maxPool2D", value: output, inputs: [self]) { g in
-            [Tensor.maxPool2DBackward(gradient: g, indices: indices, inputShape: inputShape)]
+            [Tensor.maxPool2DBackward(
+                gradient: g, indices: indices, inputShape: inputShape, poolSize: poolSize, strides: strides,
+                padding: padding)]
         }
     }
 

@@ -112,6 +112,14 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
     }
 
     public func forward(_ input: Variable<Scalar>, context: inout ForwardContext) -> Variable<Scalar> {
+        forward(input, context: &context, applyingReLU: false)
+    }
+
+    /// The layer's forward pass, followed by `max(_, 0)` in the same pass when `applyingReLU`
+    /// (what a ``Sequential`` runs for a batch normalization directly followed by a plain ReLU):
+    /// the same values and gradients as the two layers one after the other (a NaN becomes 0, as in
+    /// the ``ReLU`` layer), without the intermediate tensor.
+    func forward(_ input: Variable<Scalar>, context: inout ForwardContext, applyingReLU: Bool) -> Variable<Scalar> {
         let built = requireBuilt()
         guard let movingMean, let movingVariance else { preconditionFailure("BatchNormalization '\(name)': no moving statistics") }
         let a = channelAxis(rank: built.count + 1)!
@@ -145,15 +153,21 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
             invStd[c] = 1 / (variance[c] + epsilon).squareRoot()
             factor[c] = gammaValues[c] * invStd[c]
         }
-        // y = (x - mean) * factor + beta
-        let y = channelAffine(x, layout, shift: mean, factor: factor, offset: betaValues, gradient: nil, gradientFactor: nil)
+        // y = (x - mean) * factor + beta, then max(_, 0) when applyingReLU.
+        let y = channelAffine(
+            x, layout, shift: mean, factor: factor, offset: betaValues, gradient: nil, gradientFactor: nil,
+            relu: applyingReLU)
 
         let inputs = [input] + (gamma.map { [$0] } ?? []) + (beta.map { [$0] } ?? [])
         let training = context.isTraining
         let hasGamma = gamma != nil, hasBeta = beta != nil
-        return Variable.record(training ? "batchNormTraining" : "batchNormInference", value: y, inputs: inputs) { g in
+        let operation = (training ? "batchNormTraining" : "batchNormInference") + (applyingReLU ? "+relu" : "")
+        return Variable.record(operation, value: y, inputs: inputs) { g in
+            // Through the ReLU first: the gradient where the output is positive, else 0 (the Float
+            // channels-last kernels apply this mask as they read g).
+            let mask = applyingReLU ? y : nil
             // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * invStd.
-            let (sumG, sumGX) = channelGradientSums(g, x, layout, shift: mean)
+            let (sumG, sumGX) = channelGradientSums(g, x, layout, shift: mean, reluOutput: mask)
             var dGamma = [Double](repeating: 0, count: channels)
             for c in 0..<channels { dGamma[c] = sumGX[c] * invStd[c] }
             // Inference: dx = factor * g. Training (the batch statistics depend on x):
@@ -168,7 +182,9 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
                     shiftTerm[c] = -factor[c] * sumG[c] / m
                 }
             }
-            let dx = channelAffine(x, layout, shift: mean, factor: slope, offset: shiftTerm, gradient: g, gradientFactor: factor)
+            let dx = channelAffine(
+                x, layout, shift: mean, factor: slope, offset: shiftTerm, gradient: g, gradientFactor: factor,
+                reluOutput: mask)
             var result: [Tensor<Scalar>?] = [dx]
             if hasGamma { result.append(Tensor(shape: [channels], scalars: dGamma.map { Scalar($0) })) }
             if hasBeta { result.append(Tensor(shape: [channels], scalars: sumG.map { Scalar($0) })) }
@@ -204,6 +220,11 @@ struct ChannelLayout {
 /// The per-channel mean and biased variance (two passes: the mean, then the centered sums of
 /// squares with the rounding correction of the corrected two-pass algorithm).
 func channelMoments<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ layout: ChannelLayout) -> (mean: [Double], variance: [Double]) {
+    if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
+        return x.withUnsafeBufferPointer { xb in
+            BatchNormKernels.moments(UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)), rows: layout.outer, channels: layout.channels)
+        }
+    }
     let channels = layout.channels
     let m = Double(layout.perChannel)
     var mean = [Double](repeating: 0, count: channels)
@@ -243,11 +264,27 @@ private func dispatchSums<Scalar: TensorScalar>(
     }
 }
 
-/// Per channel: the sums of `g` and of `g * (x - shift)`.
+/// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` first masked by
+/// `reluOutput > 0` when that is given (the gradient through a ReLU whose output it is).
 func channelGradientSums<Scalar: TensorScalar>(
-    _ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double]
+    _ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], reluOutput: Tensor<Scalar>? = nil
 ) -> (sumG: [Double], sumGX: [Double]) {
     precondition(g.shape == x.shape, "batchNorm backward: gradient shape \(g.shape) differs from input shape \(x.shape)")
+    if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
+        return g.withUnsafeBufferPointer { gb in
+            x.withUnsafeBufferPointer { xb in
+                (reluOutput ?? x).withUnsafeBufferPointer { mb in
+                    BatchNormKernels.gradientSums(
+                        UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)),
+                        mask: reluOutput == nil ? nil : UnsafePointer<Float>(OpaquePointer(mb.baseAddress!)),
+                        rows: layout.outer, channels: layout.channels, shift: shift)
+                }
+            }
+        }
+    }
+    if let reluOutput {
+        return channelGradientSums(Tensor.reluBackward(gradient: g, output: reluOutput), x, layout, shift: shift)
+    }
     var sumG = [Double](repeating: 0, count: layout.channels)
     var sumGX = [Double](repeating: 0, count: layout.channels)
     g.withUnsafeBufferPointer { gb in
@@ -275,16 +312,52 @@ func channelGradientSums<Scalar: TensorScalar>(
     return (sumG, sumGX)
 }
 
-/// `out = (x - shift[c]) * factor[c] + offset[c]`, plus `g * gradientFactor[c]` when `gradient` is given.
+/// `out = (x - shift[c]) * factor[c] + offset[c]`, plus `g * gradientFactor[c]` when `gradient` is
+/// given (with `g` masked by `reluOutput > 0` when that is given too); then, when `relu` is set (a
+/// forward pass, no gradient), `out` replaced by `out > 0 ? out : 0`.
 func channelAffine<Scalar: TensorScalar>(
     _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], factor: [Double], offset: [Double],
-    gradient: Tensor<Scalar>?, gradientFactor: [Double]?
+    gradient: Tensor<Scalar>?, gradientFactor: [Double]?, relu: Bool = false, reluOutput: Tensor<Scalar>? = nil
 ) -> Tensor<Scalar> {
     let s = shift.map { Scalar($0) }, f = factor.map { Scalar($0) }, o = offset.map { Scalar($0) }
     let gf = gradientFactor.map { $0.map { Scalar($0) } } ?? []
     if let gradient {
         precondition(
             gradient.shape == x.shape, "batchNorm backward: gradient shape \(gradient.shape) differs from input shape \(x.shape)")
+    }
+    if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
+        return x.withUnsafeBufferPointer { xb in
+            (gradient ?? x).withUnsafeBufferPointer { gb in
+                (reluOutput ?? x).withUnsafeBufferPointer { mb in
+                    Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
+                        let xp = UnsafePointer<Float>(OpaquePointer(xb.baseAddress!))
+                        let op = UnsafeMutablePointer<Float>(OpaquePointer(out))
+                        let parameters = (s.map { Float($0) }, f.map { Float($0) }, o.map { Float($0) })
+                        if gradient != nil {
+                            BatchNormKernels.affineBackward(
+                                UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), xp,
+                                mask: reluOutput == nil ? nil : UnsafePointer<Float>(OpaquePointer(mb.baseAddress!)), op,
+                                rows: layout.outer, shift: parameters.0, factor: parameters.1, offset: parameters.2,
+                                gradientFactor: gf.map { Float($0) })
+                        } else {
+                            BatchNormKernels.affine(
+                                xp, op, rows: layout.outer, shift: parameters.0, factor: parameters.1,
+                                offset: parameters.2, relu: relu)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let gradient, let reluOutput {
+        return channelAffine(
+            x, layout, shift: shift, factor: factor, offset: offset,
+            gradient: Tensor.reluBackward(gradient: gradient, output: reluOutput), gradientFactor: gradientFactor)
+    }
+    if relu {
+        var y = channelAffine(x, layout, shift: shift, factor: factor, offset: offset, gradient: nil, gradientFactor: nil)
+        y.apply(.relu)
+        return y
     }
     return x.withUnsafeBufferPointer { xb in
         (gradient ?? x).withUnsafeBufferPointer { gb in

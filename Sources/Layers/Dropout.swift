@@ -34,6 +34,16 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     public func forward(_ input: Variable<Scalar>, context: inout ForwardContext) -> Variable<Scalar> {
         _ = requireBuilt()
         guard context.isTraining, rate > 0 else { return input }
+        if Scalar.self == Float.self, rate < 1, let x = input.value as? Tensor<Float> {
+            // Float: the mask of `dropoutMask` generated and applied in one pass, forward and
+            // backward, from the same single draw (nothing mask-sized is stored).
+            let (threshold, scale) = dropoutThreshold(rate: rate)
+            let key = context.generator.next()
+            let y = x.droppingOut(key: key, threshold: threshold, scale: Float(scale))
+            return Variable.record("dropout", value: y as! Tensor<Scalar>, inputs: [input]) { g in
+                [(g as! Tensor<Float>).droppingOut(key: key, threshold: threshold, scale: Float(scale)) as? Tensor<Scalar>]
+            }
+        }
         let mask: Tensor<Scalar> = dropoutMask(shape: input.shape, rate: rate, generator: &context.generator)
         return applyDropoutMask(input, mask, operation: "dropout")
     }
@@ -105,9 +115,7 @@ func applyDropoutMask<Scalar: TensorScalar>(
 /// The same generator state gives the same mask.
 func dropoutMask<Scalar: TensorScalar>(shape: [Int], rate: Double, generator: inout SeededGenerator) -> Tensor<Scalar> {
     if rate >= 1 { return Tensor.zeros(shape) }
-    // u = k * 2^-32 >= rate  <=>  k >= ceil(rate * 2^32) (exact: scaling by a power of two).
-    let threshold = UInt64((rate * 0x1.0p32).rounded(.up))
-    let scale = 1 / (1 - rate)
+    let (threshold, scale) = dropoutThreshold(rate: rate)
     let key = generator.next()
     return Tensor.buildUninitialized(shape: shape) { out in
         let count = shape.reduce(1, *)
@@ -119,6 +127,13 @@ func dropoutMask<Scalar: TensorScalar>(shape: [Int], rate: Double, generator: in
             fillDropoutMask(out, count, key, threshold, Scalar(scale))
         }
     }
+}
+
+/// The keep threshold on the 32 random bits of an element and the scale of kept elements for
+/// `rate` in `[0, 1)`: `u = k * 2^-32 >= rate` exactly when `k >= ceil(rate * 2^32)` (exact:
+/// scaling by a power of two).
+func dropoutThreshold(rate: Double) -> (threshold: UInt64, scale: Double) {
+    (UInt64((rate * 0x1.0p32).rounded(.up)), 1 / (1 - rate))
 }
 
 @inline(__always)

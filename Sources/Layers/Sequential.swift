@@ -60,10 +60,30 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     public func forward(_ input: Variable<Scalar>, context: inout ForwardContext) -> Variable<Scalar> {
         _ = requireBuilt()
         var x = input
-        for layer in layers {
-            x = layer.forward(x, context: &context)
+        var i = 0
+        while i < layers.count {
+            // A batch normalization directly followed by a plain ReLU runs as one fused pass (the
+            // same values and gradients as the two layers, without the intermediate tensor).
+            if i + 1 < layers.count, let norm = layers[i] as? BatchNorm<Scalar>, isPlainReLU(layers[i + 1]) {
+                _ = layers[i + 1].requireBuilt()
+                x = norm.forward(x, context: &context, applyingReLU: true)
+                i += 2
+                continue
+            }
+            x = layers[i].forward(x, context: &context)
+            i += 1
         }
         return x
+    }
+
+    /// Whether `layer` is `max(x, 0)` and nothing else: a ``ReLU`` with its defaults or an
+    /// ``ActivationLayer`` of ``Activation/relu``.
+    private func isPlainReLU(_ layer: any Layer<Scalar>) -> Bool {
+        if let relu = layer as? ReLU<Scalar> {
+            return relu.maxValue == nil && relu.negativeSlope == 0 && relu.threshold == 0
+        }
+        if let activation = layer as? ActivationLayer<Scalar> { return activation.activation == .relu }
+        return false
     }
 }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 // Elementwise operations: unary maps and broadcasting binary operations.
 
 extension Tensor {
@@ -164,4 +166,24 @@ extension Tensor {
     public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.zipInPlace(rhs, .divide) }
     /// Multiplies every element by a scalar in place.
     public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs.apply(.affine(scale: rhs, shift: 0)) }
+}
+
+extension Tensor where Scalar == Float {
+    /// Inverted dropout in one pass: `self[i] * (keep(i) ? scale : 0)`, the keep decision of element
+    /// `i` taken from a counter-based stream keyed by `key` (hash `j` is the SplitMix64 finalizer of
+    /// `key + (j + 1) * 0x9E3779B97F4A7C15`; elements `2j` and `2j + 1` are kept when its high and
+    /// low 32 bits are `>= threshold`). Applying it again with the same key to a gradient is the
+    /// backward pass, so no mask is stored. Split across cores; the result does not depend on it.
+    package func droppingOut(key: UInt64, threshold: UInt64, scale: Float) -> Tensor {
+        Tensor.buildUninitialized(shape: shape) { out in
+            withUnsafeBufferPointer { x in
+                let (xp, op, n) = (UncheckedSendable(x.baseAddress!), UncheckedSendable(out), x.count)
+                // Ranges of pairs, so every part starts at an even element.
+                Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14) { pairs in
+                    let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, n)
+                    ck_dropout_f32(xp.value + first, op.value + first, first, end - first, key, threshold, scale)
+                }
+            }
+        }
+    }
 }

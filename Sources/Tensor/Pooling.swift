@@ -1,8 +1,11 @@
+import CKernels
+
 // 2-D max, average and global average pooling over NHWC tensors, forward and backward.
 //
 // Every kernel walks output positions and, inside each window position, a contiguous row of
 // `channels` elements (the innermost NHWC axis), so the inner loops are unit-stride and vectorize.
-// The generic entry points dispatch once per call to kernels specialized for Float and Double.
+// The generic entry points dispatch once per call to kernels specialized for Float and Double;
+// Float max pooling runs the C kernels of `CKernels` (AVX-512 / AVX2 clones), split across cores.
 
 /// The geometry of a 2-D pooling window sliding over an NHWC input `[N, H, W, C]`, with
 /// Keras/TensorFlow padding rules.
@@ -64,10 +67,15 @@ public struct Pool2DGeometry: Sendable, Equatable {
     /// `[N, outputHeight, outputWidth, C]`.
     public var outputShape: [Int] { [batch, outputHeight, outputWidth, channels] }
 
-    /// Whether this is the common 2x2 window at stride 2 with `.valid` padding (every window
-    /// lies inside the input), which has a SIMD fast path.
-    var isValid2x2Stride2: Bool {
-        poolHeight == 2 && poolWidth == 2 && strideHeight == 2 && strideWidth == 2 && padding == .valid
+    /// Whether no input element lies in two windows (strides at least the pool size).
+    var windowsAreDisjoint: Bool { strideHeight >= poolHeight && strideWidth >= poolWidth }
+
+    /// The geometry in the layout of the C kernels.
+    var kernelGeometry: ck_pool2d_geometry {
+        ck_pool2d_geometry(
+            batch: batch, height: height, width: width, channels: channels, pool_h: poolHeight, pool_w: poolWidth,
+            stride_h: strideHeight, stride_w: strideWidth, pad_top: padTop, pad_left: padLeft,
+            out_h: outputHeight, out_w: outputWidth)
     }
 
     /// The real input rows `h0 ..< h1` covered by the window of output row `oh`.
@@ -94,7 +102,19 @@ extension Tensor {
     ///   - padding: `.valid` or `.same`; padded positions never win.
     /// - Returns: `[N, outH, outW, C]`.
     public func maxPool2D(poolSize: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) -> Tensor {
-        maxPool2DWithIndices(poolSize: poolSize, strides: strides, padding: padding).output
+        guard Scalar.self == Float.self else {
+            return maxPool2DWithIndices(poolSize: poolSize, strides: strides, padding: padding).output
+        }
+        // Float: the C kernel without the index bookkeeping (inference needs no indices).
+        let geometry = Pool2DGeometry(
+            inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
+        return withUnsafeBufferPointer { input in
+            Tensor.buildUninitialized(shape: geometry.outputShape) { out in
+                guard let x = input.baseAddress else { return }
+                PoolingKernels.maxPool(
+                    geometry, UnsafePointer<Float>(OpaquePointer(x)), UnsafeMutablePointer<Float>(OpaquePointer(out)), nil)
+            }
+        }
     }
 
     /// Max pooling that also returns, for every output element, the flat index in this tensor of
@@ -107,19 +127,16 @@ extension Tensor {
             inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
         precondition(count <= Int(Int32.max), "maxPool2D: input of shape \(shape) is too large for 32-bit indices")
         let outCount = geometry.outputShape.reduce(1, *)
-        var indices = [Int32](repeating: 0, count: outCount)
+        // Every index is written below (the kernels write one per output element).
+        var indices = [Int32](unsafeUninitializedCapacity: outCount) { _, initialized in initialized = outCount }
         let output = withUnsafeBufferPointer { input in
             indices.withUnsafeMutableBufferPointer { idx in
                 // Every output element is written (each window holds at least one real element).
                 Tensor.buildUninitialized(shape: geometry.outputShape) { out in
                     guard let x = input.baseAddress, let ix = idx.baseAddress else { return }
                     if Scalar.self == Float.self {
-                        let xf = UnsafePointer<Float>(OpaquePointer(x)), of = UnsafeMutablePointer<Float>(OpaquePointer(out))
-                        if geometry.isValid2x2Stride2 {
-                            maxPool2x2Stride2Forward(geometry, xf, of, ix)
-                        } else {
-                            maxPoolForward(geometry, xf, of, ix)
-                        }
+                        PoolingKernels.maxPool(
+                            geometry, UnsafePointer<Float>(OpaquePointer(x)), UnsafeMutablePointer<Float>(OpaquePointer(out)), ix)
                     } else if Scalar.self == Double.self {
                         maxPoolForward(geometry, UnsafePointer<Double>(OpaquePointer(x)),
                                        UnsafeMutablePointer<Double>(OpaquePointer(out)), ix)
@@ -141,17 +158,53 @@ extension Tensor {
             "maxPool2DBackward: gradient of shape \(gradient.shape) has \(gradient.count) elements but there are \(indices.count) indices")
         return gradient.withUnsafeBufferPointer { g in
             indices.withUnsafeBufferPointer { idx in
-                Tensor.build(shape: inputShape) { dx in
+                if Scalar.self == Float.self, inputShape.count == 4, gradient.rank == 4, gradient.shape[0] == inputShape[0] {
+                    // Float: image by image in parallel (the indices of an image's outputs point
+                    // into the same image), each image zeroed by the thread that scatters into it.
+                    return Tensor.buildUninitialized(shape: inputShape) { dx in
+                        PoolingKernels.scatterAdd(
+                            g.baseAddress.map { UnsafePointer<Float>(OpaquePointer($0)) }, idx.baseAddress,
+                            UnsafeMutablePointer<Float>(OpaquePointer(dx)), images: inputShape[0],
+                            inputPerImage: inputShape[1...].reduce(1, *), outputPerImage: gradient.shape[1...].reduce(1, *))
+                    }
+                }
+                return Tensor.build(shape: inputShape) { dx in
                     guard let g = g.baseAddress, let ix = idx.baseAddress else { return }
-                    if Scalar.self == Float.self {
-                        maxPoolBackward(UnsafePointer<Float>(OpaquePointer(g)), ix,
-                                        UnsafeMutablePointer<Float>(OpaquePointer(dx)), indices.count)
-                    } else if Scalar.self == Double.self {
+                    if Scalar.self == Double.self {
                         maxPoolBackward(UnsafePointer<Double>(OpaquePointer(g)), ix,
                                         UnsafeMutablePointer<Double>(OpaquePointer(dx)), indices.count)
                     } else {
                         maxPoolBackward(g, ix, dx, indices.count)
                     }
+                }
+            }
+        }
+    }
+
+    /// The gradient of max pooling with the window geometry known: the same result as
+    /// ``maxPool2DBackward(gradient:indices:inputShape:)``. For Float and windows that do not
+    /// overlap (strides at least the pool size, the usual 2x2 pooling) it writes every input
+    /// element once (the gradient where the index names it, else 0) instead of zero-filling and
+    /// scattering.
+    public static func maxPool2DBackward(
+        gradient: Tensor, indices: [Int32], inputShape: [Int], poolSize: (Int, Int), strides: (Int, Int)? = nil,
+        padding: Padding = .valid
+    ) -> Tensor {
+        let geometry = Pool2DGeometry(
+            inputShape: inputShape, poolSize: poolSize, strides: strides, padding: padding,
+            operation: "maxPool2DBackward")
+        precondition(
+            gradient.shape == geometry.outputShape && indices.count == gradient.count,
+            "maxPool2DBackward: gradient shape \(gradient.shape) (with \(indices.count) indices) differs from the output shape \(geometry.outputShape)")
+        guard Scalar.self == Float.self, geometry.windowsAreDisjoint, gradient.count > 0 else {
+            return maxPool2DBackward(gradient: gradient, indices: indices, inputShape: inputShape)
+        }
+        return gradient.withUnsafeBufferPointer { g in
+            indices.withUnsafeBufferPointer { idx in
+                Tensor.buildUninitialized(shape: inputShape) { dx in
+                    PoolingKernels.maxPoolBackwardDisjoint(
+                        geometry, UnsafePointer<Float>(OpaquePointer(g.baseAddress!)), idx.baseAddress!,
+                        UnsafeMutablePointer<Float>(OpaquePointer(dx)))
                 }
             }
         }
@@ -291,65 +344,6 @@ private func maxPoolForward<T: BinaryFloatingPoint>(
     }
 }
 
-/// Max pooling with a 2x2 window at stride 2 and `.valid` padding, 8 channels at a time: the
-/// four window elements are compared as SIMD vectors in window order with the rule of
-/// `maxPoolForward` (a strictly larger value or a NaN takes over, so ties keep the first maximum
-/// and a NaN propagates), then a scalar loop finishes the last `C % 8` channels.
-private func maxPool2x2Stride2Forward(
-    _ g: Pool2DGeometry, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>
-) {
-    let c = g.channels
-    guard c > 0 else { return }
-    let rowStride = g.width * c
-    let vectorChannels = c & ~7
-    let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
-    var o = out, ix = idx
-    for n in 0..<g.batch {
-        for oh in 0..<g.outputHeight {
-            let rowBase = ((n * g.height + 2 * oh) * g.width) * c
-            for ow in 0..<g.outputWidth {
-                // Flat input offsets of the window's four elements, in window order.
-                let b0 = rowBase + 2 * ow * c, b1 = b0 + c, b2 = b0 + rowStride, b3 = b2 + c
-                var k = 0
-                while k < vectorChannels {
-                    var best = UnsafeRawPointer(x + b0 + k).loadUnaligned(as: SIMD8<Float>.self)
-                    var at = SIMD8<Int32>(repeating: Int32(b0 + k)) &+ lane
-                    @inline(__always) func consider(_ base: Int) {
-                        let v = UnsafeRawPointer(x + base + k).loadUnaligned(as: SIMD8<Float>.self)
-                        let takes = (v .> best) .| (v .!= v)
-                        best.replace(with: v, where: takes)
-                        at.replace(with: SIMD8<Int32>(repeating: Int32(base + k)) &+ lane, where: takes)
-                    }
-                    consider(b1)
-                    consider(b2)
-                    consider(b3)
-                    UnsafeMutableRawPointer(o + k).storeBytes(of: best, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(ix + k).storeBytes(of: at, as: SIMD8<Int32>.self)
-                    k += 8
-                }
-                while k < c {
-                    var best = x[b0 + k], at = b0 + k
-                    @inline(__always) func consider(_ base: Int) {
-                        let v = x[base + k]
-                        if v > best || v.isNaN {
-                            best = v
-                            at = base + k
-                        }
-                    }
-                    consider(b1)
-                    consider(b2)
-                    consider(b3)
-                    o[k] = best
-                    ix[k] = Int32(at)
-                    k += 1
-                }
-                o += c
-                ix += c
-            }
-        }
-    }
-}
-
 private func maxPoolBackward<T: BinaryFloatingPoint>(
     _ g: UnsafePointer<T>, _ idx: UnsafePointer<Int32>, _ dx: UnsafeMutablePointer<T>, _ count: Int
 ) {
@@ -399,6 +393,66 @@ private func avgPoolBackward<T: BinaryFloatingPoint>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// The Float max-pooling kernels of `CKernels`, split across cores.
+enum PoolingKernels {
+    /// Output (or input) elements per thread below which a loop runs on one thread.
+    static let elementsPerThread = 1 << 15
+
+    /// Max pooling of every output row, with indices when `indices` is not `nil`.
+    static func maxPool(
+        _ geometry: Pool2DGeometry, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        _ indices: UnsafeMutablePointer<Int32>?
+    ) {
+        let (xp, op, ip) = (UncheckedSendable(x), UncheckedSendable(out), UncheckedSendable(indices))
+        forEachRowRange(geometry, rows: geometry.batch * geometry.outputHeight,
+                        rowElements: geometry.outputWidth * geometry.channels) { g, range in
+            ck_max_pool2d_f32(xp.value, op.value, ip.value, g, range.lowerBound, range.count)
+        }
+    }
+
+    /// The disjoint-window backward pass over every input row (writes all of `dx`).
+    static func maxPoolBackwardDisjoint(
+        _ geometry: Pool2DGeometry, _ grad: UnsafePointer<Float>, _ indices: UnsafePointer<Int32>,
+        _ dx: UnsafeMutablePointer<Float>
+    ) {
+        let (gp, ip, dp) = (UncheckedSendable(grad), UncheckedSendable(indices), UncheckedSendable(dx))
+        forEachRowRange(geometry, rows: geometry.batch * geometry.height, rowElements: geometry.width * geometry.channels) { g, range in
+            ck_max_pool2d_backward_disjoint_f32(gp.value, ip.value, dp.value, g, range.lowerBound, range.count)
+        }
+    }
+
+    /// Calls `body` with the kernel geometry on ranges of `rows` rows of `rowElements` elements, in parallel.
+    private static func forEachRowRange(
+        _ geometry: Pool2DGeometry, rows: Int, rowElements: Int,
+        _ body: (UnsafePointer<ck_pool2d_geometry>, Range<Int>) -> Void
+    ) {
+        withUnsafePointer(to: geometry.kernelGeometry) { g in
+            let gp = UncheckedSendable(g)
+            withoutActuallyEscaping(body) { body in
+                let work = UncheckedSendable(body)
+                Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / Swift.max(1, rowElements))) {
+                    work.value(gp.value, $0)
+                }
+            }
+        }
+    }
+
+    /// Zero-fills `dx` and adds every gradient at its index, image by image in parallel.
+    static func scatterAdd(
+        _ grad: UnsafePointer<Float>?, _ indices: UnsafePointer<Int32>?, _ dx: UnsafeMutablePointer<Float>,
+        images: Int, inputPerImage: Int, outputPerImage: Int
+    ) {
+        let (gp, ip, dp) = (UncheckedSendable(grad), UncheckedSendable(indices), UncheckedSendable(dx))
+        let perThread = Swift.max(1, elementsPerThread / Swift.max(1, inputPerImage))
+        Parallel.forEachRange(images, minimumPerThread: perThread) { range in
+            zeroFill(dp.value + range.lowerBound * inputPerImage, count: range.count * inputPerImage)
+            guard let g = gp.value, let ix = ip.value else { return }
+            let first = range.lowerBound * outputPerImage
+            ck_scatter_add_f32(g + first, ix + first, dp.value, range.count * outputPerImage)
         }
     }
 }

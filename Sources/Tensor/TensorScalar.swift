@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -255,18 +256,41 @@ func accumulateLoop<T: BinaryFloatingPoint>(
 // MARK: - Float
 
 extension Float: TensorScalar {
+    /// The arithmetic maps run the C kernels of `CKernels` (AVX-512 / AVX2 clones, the same results
+    /// as the Swift loops); long buffers are split across cores.
     public static func applyUnary(
         _ op: UnaryOp<Float>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int
     ) {
-        unaryLoop(op, x, out, count, exp: Foundation.exp, log: Foundation.log, tanh: Foundation.tanh,
-                  pow: Foundation.pow, log1p: Foundation.log1p)
+        let kernel = ElementwiseKernels.unary(op)
+        let (xp, op2) = (UncheckedSendable(x), UncheckedSendable(out))
+        ElementwiseKernels.forEachRange(count) { range in
+            let (xi, oi) = (xp.value + range.lowerBound, op2.value + range.lowerBound)
+            if let (kind, p, q) = kernel {
+                ck_unary_f32(kind, xi, oi, range.count, p, q)
+            } else {
+                unaryLoop(op, xi, oi, range.count, exp: Foundation.exp, log: Foundation.log, tanh: Foundation.tanh,
+                          pow: Foundation.pow, log1p: Foundation.log1p)
+            }
+        }
     }
 
+    /// The arithmetic operations and maximum / minimum run the C kernels of `CKernels`; long
+    /// buffers are split across cores.
     public static func applyBinary(
         _ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStride: Int,
         _ b: UnsafePointer<Float>, _ bStride: Int, _ out: UnsafeMutablePointer<Float>, _ count: Int
     ) {
-        binaryLoop(op, a, aStride, b, bStride, out, count, pow: Foundation.pow)
+        let kernel = ElementwiseKernels.binary(op)
+        let (ap, bp, outp) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(out))
+        ElementwiseKernels.forEachRange(count) { range in
+            let i = range.lowerBound
+            let (ai, bi, oi) = (ap.value + i * aStride, bp.value + i * bStride, outp.value + i)
+            if let kernel, (aStride == 0 || aStride == 1), (bStride == 0 || bStride == 1) {
+                ck_binary_f32(kernel, ai, aStride, bi, bStride, oi, range.count)
+            } else {
+                binaryLoop(op, ai, aStride, bi, bStride, oi, range.count, pow: Foundation.pow)
+            }
+        }
     }
 
     public static func reduce(_ op: ReduceOp, _ x: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -376,4 +400,56 @@ extension Double: TensorScalar {
     public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
     public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
     public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+}
+
+// MARK: - Float kernels
+
+/// How Float's elementwise requirements reach the C kernels and the cores.
+enum ElementwiseKernels {
+    /// Elements per thread below which a map runs on one thread (256 KiB of Float).
+    static let elementsPerThread = 1 << 16
+
+    /// Calls `body` on `0..<count`, or on ranges of it in parallel when it is long.
+    @inline(__always)
+    static func forEachRange(_ count: Int, _ body: (Range<Int>) -> Void) {
+        if count < 2 * elementsPerThread {
+            if count > 0 { body(0..<count) }
+        } else {
+            Parallel.forEachRange(count, minimumPerThread: elementsPerThread, body)
+        }
+    }
+
+    /// The C kernel of `op` and its two parameters, or `nil` for the maps that stay in Swift
+    /// (those that call the math library).
+    @inline(__always)
+    static func unary(_ op: UnaryOp<Float>) -> (ck_unary_op, Float, Float)? {
+        switch op {
+        case .negate: return (CK_UNARY_NEGATE, 0, 0)
+        case .abs: return (CK_UNARY_ABS, 0, 0)
+        case .square: return (CK_UNARY_SQUARE, 0, 0)
+        case .sqrt: return (CK_UNARY_SQRT, 0, 0)
+        case .reciprocal: return (CK_UNARY_RECIPROCAL, 0, 0)
+        case .relu: return (CK_UNARY_RELU, 0, 0)
+        case .step: return (CK_UNARY_STEP, 0, 0)
+        case .affine(let scale, let shift): return (CK_UNARY_AFFINE, scale, shift)
+        case .clamp(let lower, let upper): return (CK_UNARY_CLAMP, lower, upper)
+        case .leakyRelu(let alpha): return (CK_UNARY_LEAKY_RELU, alpha, 0)
+        case .power(let p) where p == 2: return (CK_UNARY_SQUARE, 0, 0)
+        case .exp, .log, .tanh, .sigmoid, .sign, .power, .softplus: return nil
+        }
+    }
+
+    /// The C kernel of `op`, or `nil` for the operations that stay in Swift.
+    @inline(__always)
+    static func binary(_ op: BinaryOp) -> ck_binary_op? {
+        switch op {
+        case .add: return CK_BINARY_ADD
+        case .subtract: return CK_BINARY_SUBTRACT
+        case .multiply: return CK_BINARY_MULTIPLY
+        case .divide: return CK_BINARY_DIVIDE
+        case .maximum: return CK_BINARY_MAXIMUM
+        case .minimum: return CK_BINARY_MINIMUM
+        case .power, .equal, .less, .lessEqual, .greater, .greaterEqual: return nil
+        }
+    }
 }

@@ -199,4 +199,80 @@ struct BatchNormTests {
         #expect(maxRelativeDifference(float.dx / gradientScale, double.dx / gradientScale) < 1e-3)
         #expect(maxRelativeDifference(float.moving / double.moving, Tensor.ones([4])) < 1e-4)
     }
+
+    /// The Float channels-last kernels (C, split across threads) against the Double path, at sizes
+    /// that split into several blocks, channel counts that are not multiples of 16 (a tail of rows
+    /// that does not fill a wide row), training and inference.
+    @Test(arguments: [[6, 37, 29, 19], [5, 17, 19, 64], [7, 31, 33, 3], [900, 35]])
+    func floatChannelsLastKernelsAgreeWithDouble(shape: [Int]) throws {
+        let channels = shape.last!
+        let x = Tensor<Double>(Tensor<Float>(Tensor<Double>.normal(shape, seed: 61) * 1.5 + 0.7))
+        let w = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform(shape, lower: -1, upper: 1, seed: 62)))
+        let gamma = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform([channels], lower: 0.5, upper: 2, seed: 63)))
+        let beta = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform([channels], lower: -1, upper: 1, seed: 64)))
+        func run<S: TensorScalar>(_ type: S.Type) throws -> [Tensor<Double>] {
+            let layer = try Self.built(BatchNorm<S>(momentum: 0.9), Array(shape.dropFirst()))
+            layer.gamma!.value = Tensor<S>(gamma)
+            layer.beta!.value = Tensor<S>(beta)
+            var results: [Tensor<Double>] = []
+            for mode in [LayerMode.training, .inference] {
+                let input = Variable(Tensor<S>(x), requiresGradient: true)
+                layer.gamma!.zeroGradient()
+                layer.beta!.zeroGradient()
+                var context = ForwardContext(mode: mode)
+                let y = layer(input, context: &context)
+                y.backward(seed: Tensor<S>(w))
+                results += [y.value, input.gradient!, layer.gamma!.gradient!, layer.beta!.gradient!,
+                            layer.movingMean!.value, layer.movingVariance!.value].map { Tensor<Double>($0) }
+            }
+            return results
+        }
+        let double = try run(Double.self), float = try run(Float.self)
+        let names = ["y", "dx", "dgamma", "dbeta", "moving mean", "moving variance"]
+        for (k, (f, d)) in zip(float, double).enumerated() {
+            // Gradient sums over thousands of elements: compare relative to their largest value.
+            let scale = Swift.max(1, d.abs().max(alongAxes: nil).scalars[0])
+            #expect(maxRelativeDifference(f / scale, d / scale) < 2e-5, "\(shape) \(k < 6 ? "training" : "inference") \(names[k % 6])")
+        }
+    }
+
+    /// A batch normalization directly followed by a plain ReLU runs fused inside a Sequential:
+    /// outputs and every gradient equal those of the two layers called one after the other, for
+    /// the Float kernels and the Double path, in training and inference.
+    @Test func fusedReLUInASequentialEqualsTheTwoLayers() throws {
+        func check<S: TensorScalar>(_ type: S.Type, reluLayer: () -> any Layer<S>) throws {
+            let shape = [4, 19, 23, 21]
+            let x = Tensor<S>(Tensor<Double>.normal(shape, seed: 71))
+            let w = Tensor<S>(Tensor<Double>.uniform(shape, lower: -1, upper: 1, seed: 72))
+            for mode in [LayerMode.training, .inference] {
+                var results: [[Tensor<S>]] = []
+                for fused in [true, false] {
+                    let norm = BatchNorm<S>(momentum: 0.8)
+                    let relu = reluLayer()
+                    let model = try Sequential<S>(inputShape: Array(shape.dropFirst()), seed: 3, layers: [norm, relu])
+                    norm.gamma!.value = Tensor<S>(Tensor<Double>.uniform([21], lower: -1, upper: 2, seed: 73))
+                    norm.beta!.value = Tensor<S>(Tensor<Double>.uniform([21], lower: -1, upper: 1, seed: 74))
+                    let input = Variable(x, requiresGradient: true)
+                    var context = ForwardContext(mode: mode)
+                    let y = fused ? model(input, context: &context) : relu(norm(input, context: &context), context: &context)
+                    y.backward(seed: w)
+                    results.append([y.value, input.gradient!, norm.gamma!.gradient!, norm.beta!.gradient!,
+                                    norm.movingMean!.value, norm.movingVariance!.value])
+                    if fused { #expect(y.operationName?.hasSuffix("+relu") == true) }
+                }
+                #expect(results[0] == results[1], "\(S.self) \(mode)")
+                #expect(results[0][0].scalars.contains(0) && results[0][0].scalars.contains { $0 > 0 })
+            }
+        }
+        try check(Float.self) { ReLU<Float>() }
+        try check(Float.self) { ActivationLayer<Float>(.relu) }
+        try check(Double.self) { ReLU<Double>() }
+        // A ReLU with options is not fused and still gives its own values.
+        let model = try Sequential<Float>(inputShape: [3, 5], seed: 1) {
+            BatchNorm<Float>()
+            ReLU<Float>(maxValue: 0.5)
+        }
+        let y = model(Tensor<Float>.normal([4, 3, 5], seed: 75))
+        #expect(y.scalars.allSatisfy { $0 >= 0 && $0 <= 0.5 } && y.scalars.contains(0.5))
+    }
 }

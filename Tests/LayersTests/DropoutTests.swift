@@ -145,4 +145,37 @@ struct DropoutTests {
             }
         }
     }
+
+    /// Float dropout generates and applies its mask in one pass (forward and backward, split
+    /// across threads): it drops exactly the elements the mask of the Double path drops for the
+    /// same seed, scales the rest by the same Float factor, and its gradient is that mask.
+    @Test func floatFusedDropoutDropsTheMaskOfTheDoublePath() throws {
+        let shape = [3, 37, 41, 29]  // 131,979 elements: odd, several parts
+        let rate = 0.3
+        let x = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform(shape, lower: 0.5, upper: 1.5, seed: 8)))
+        let g = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform(shape, lower: -1, upper: 1, seed: 9)))
+        func run<S: TensorScalar>(_ type: S.Type) throws -> (y: [S], dx: [S]) {
+            let layer = try Self.built(Dropout<S>(rate), Array(shape.dropFirst()))
+            let input = Variable(Tensor<S>(x), requiresGradient: true)
+            var context = ForwardContext(mode: .training, seed: 31)
+            let y = layer(input, context: &context)
+            y.backward(seed: Tensor<S>(g))
+            return (y.value.scalars, input.gradient!.scalars)
+        }
+        let float = try run(Float.self), double = try run(Double.self)
+        let scale = Float(1 / (1 - rate))
+        let xs = Tensor<Float>(x).scalars, gs = Tensor<Float>(g).scalars
+        var mismatches = 0, dropped = 0
+        for i in 0..<xs.count {
+            let kept = double.y[i] != 0
+            if !kept { dropped += 1 }
+            if float.y[i] != (kept ? xs[i] * scale : 0) || float.dx[i] != (kept ? gs[i] * scale : 0) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        #expect(abs(Double(dropped) / Double(xs.count) - rate) < 0.01)
+        // The last (odd) element is drawn like the others: over seeds it is kept and dropped.
+        let last = try Self.built(Dropout<Float>(0.5), [3])
+        let lastValues = Set((0..<40).map { Self.run(last, Tensor<Float>.ones([5, 3]), seed: UInt64($0)).scalars[14] })
+        #expect(lastValues == [0, 2])
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tensor
 
@@ -78,5 +79,50 @@ struct ElementwiseTests {
         b[0] = 100
         #expect(a.scalars == [1, 2, 3])
         #expect(b.scalars == [100, 2, 3])
+    }
+
+    /// The Float maps run C kernels (split across threads for long buffers): every operation
+    /// against the scalar Swift expression of its definition, bit for bit, on values with NaN,
+    /// infinities and signed zeros, at a length that splits across threads and a short odd one,
+    /// with every stride pattern.
+    @Test(arguments: [140_001, 37])
+    func floatKernelsEqualTheScalarDefinitions(count: Int) {
+        let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1, 2.5]
+        let random = Tensor<Float>.uniform([count], lower: -4, upper: 4, seed: 51).scalars
+        let xs = random.enumerated().map { i, v in i % 13 == 0 ? specials[(i / 13) % specials.count] : v }
+        let ys = Tensor<Float>.uniform([count], lower: -4, upper: 4, seed: 52).scalars.enumerated().map { i, v in
+            i % 17 == 0 ? specials[(i / 17) % specials.count] : v
+        }
+        let x = Tensor<Float>(shape: [count], scalars: xs), y = Tensor<Float>(shape: [count], scalars: ys)
+        func same(_ a: [Float], _ b: [Float]) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+        }
+        let binary: [(BinaryOp, (Float, Float) -> Float)] = [
+            (.add, { $0 + $1 }), (.subtract, { $0 - $1 }), (.multiply, { $0 * $1 }), (.divide, { $0 / $1 }),
+            (.maximum, { $0 >= $1 || $0.isNaN ? $0 : $1 }), (.minimum, { $0 <= $1 || $0.isNaN ? $0 : $1 }),
+        ]
+        let s = ys[3]
+        for (op, f) in binary {
+            #expect(same(x.zip(y, op).scalars, zip(xs, ys).map(f)), "\(op) elementwise")
+            #expect(same(x.zip(Tensor(s), op).scalars, xs.map { f($0, s) }), "\(op) with a scalar")
+            #expect(same(Tensor(s).zip(x, op).scalars, xs.map { f(s, $0) }), "\(op) of a scalar")
+            var inPlace = x
+            inPlace.zipInPlace(y, op)
+            #expect(same(inPlace.scalars, zip(xs, ys).map(f)), "\(op) in place")
+        }
+        let unary: [(UnaryOp<Float>, (Float) -> Float)] = [
+            (.negate, { -$0 }), (.abs, { Swift.abs($0) }), (.square, { $0 * $0 }), (.sqrt, { $0.squareRoot() }),
+            (.reciprocal, { 1 / $0 }), (.relu, { $0 > 0 ? $0 : 0 }), (.step, { $0 > 0 ? 1 : 0 }),
+            (.affine(scale: 1.5, shift: -0.25), { $0 * 1.5 + -0.25 }),
+            (.clamp(lower: -1, upper: 2), { Swift.min(Swift.max($0, -1), 2) }),
+            (.leakyRelu(alpha: 0.3), { $0 > 0 ? $0 : 0.3 * $0 }), (.power(2), { $0 * $0 }),
+            (.exp, { Foundation.exp($0) }), (.sign, { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }),
+        ]
+        for (op, f) in unary {
+            #expect(same(x.map(op).scalars, xs.map(f)), "\(op)")
+            var inPlace = x
+            inPlace.apply(op)
+            #expect(same(inPlace.scalars, xs.map(f)), "\(op) in place")
+        }
     }
 }

@@ -139,6 +139,59 @@ struct PoolingTests {
         #expect(zip(fast.scalars, generic.scalars).allSatisfy { a, b in a.isNaN ? b.isNaN : Double(a) == b })
     }
 
+    /// A pooling window and an input shape for the Float kernels.
+    struct ThreadedCase: Sendable, CustomTestStringConvertible {
+        let shape: [Int]
+        let pool: (Int, Int)
+        let strides: (Int, Int)
+        let padding: Padding
+        var testDescription: String { "\(shape) pool \(pool) strides \(strides) \(padding)" }
+    }
+
+    /// Sizes that split across threads, channel counts that are not multiples of 16, odd and even
+    /// spatial sizes, every padding case, disjoint and overlapping windows.
+    static let threadedCases: [ThreadedCase] = [
+        ThreadedCase(shape: [8, 41, 37, 35], pool: (3, 3), strides: (2, 2), padding: .same),   // padding on both sides
+        ThreadedCase(shape: [6, 40, 38, 64], pool: (3, 3), strides: (2, 2), padding: .same),   // padding at the end only
+        ThreadedCase(shape: [8, 40, 37, 19], pool: (2, 2), strides: (2, 2), padding: .valid),  // last column in no window
+        ThreadedCase(shape: [9, 33, 35, 16], pool: (2, 2), strides: (2, 2), padding: .same),   // disjoint, padded
+        ThreadedCase(shape: [5, 23, 29, 33], pool: (3, 3), strides: (1, 1), padding: .same),   // overlapping, stride 1
+        ThreadedCase(shape: [4, 30, 31, 17], pool: (2, 3), strides: (3, 1), padding: .same),   // gap rows, overlapping columns
+        ThreadedCase(shape: [3, 35, 20, 48], pool: (3, 2), strides: (4, 2), padding: .valid),  // rows in no window
+    ]
+
+    @Test(arguments: threadedCases)
+    func floatKernelsMatchTheGenericKernel(_ c: ThreadedCase) {
+        // Small integers give many ties (the first maximum must win), and a few NaNs must win.
+        let values = Tensor<Double>.uniform(c.shape, lower: 0, upper: 4, seed: 43).scalars.enumerated().map { i, v in
+            i % 41 == 7 ? Double.nan : v.rounded(.down)
+        }
+        let x = Tensor<Double>(shape: c.shape, scalars: values)
+        let xf = Tensor<Float>(x)
+        let (generic, genericIndices) = x.maxPool2DWithIndices(poolSize: c.pool, strides: c.strides, padding: c.padding)
+        let (fast, fastIndices) = xf.maxPool2DWithIndices(poolSize: c.pool, strides: c.strides, padding: c.padding)
+        #expect(fast.shape == generic.shape)
+        #expect(fastIndices == genericIndices)
+        func same(_ a: Tensor<Float>, _ b: Tensor<Double>) -> Bool {
+            a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { u, v in u.isNaN ? v.isNaN : Double(u) == v }
+        }
+        #expect(same(fast, generic))
+        // Without indices (inference): the same values.
+        #expect(same(xf.maxPool2D(poolSize: c.pool, strides: c.strides, padding: c.padding), generic))
+
+        // Backward: the geometry-aware Float pass and the Float scatter against the Double scatter.
+        let g = Tensor<Double>(Tensor<Float>(Tensor<Double>.uniform(generic.shape, lower: -1, upper: 1, seed: 44)))
+        let expected = Tensor<Double>.maxPool2DBackward(gradient: g, indices: genericIndices, inputShape: c.shape)
+        let scattered = Tensor<Float>.maxPool2DBackward(gradient: Tensor<Float>(g), indices: fastIndices, inputShape: c.shape)
+        let direct = Tensor<Float>.maxPool2DBackward(
+            gradient: Tensor<Float>(g), indices: fastIndices, inputShape: c.shape, poolSize: c.pool, strides: c.strides,
+            padding: c.padding)
+        #expect(direct == scattered)
+        // Overlapping windows add up to a few Float gradients at one input element.
+        #expect(maxRelativeDifference(Tensor<Double>(direct), expected) < 1e-6)
+        #expect(direct.scalars.contains(0) && direct.scalars.contains { $0 != 0 })
+    }
+
     @Test func globalAverageIsTheSpatialMean() {
         let x = Tensor<Double>.uniform([3, 4, 2, 5], lower: -1, upper: 1, seed: 11)
         let reference = x.mean(alongAxes: [1, 2])

@@ -1,0 +1,198 @@
+import CKernels
+
+// The Float kernels of batch normalization over channels-last tensors (`[rows, channels]`, the
+// channel axis contiguous), on the C kernels of `CKernels`, split across cores. The Layers
+// module's `BatchNorm` calls them for Float NHWC inputs; Double and other layouts keep its Swift
+// loops.
+
+/// The Float channels-last (`inner == 1`) batch-normalization kernels.
+///
+/// A tensor is viewed as rows of `width = channels * copies` elements (`copies` rows of channels
+/// side by side, with the per-channel parameters repeated), so the kernels' inner loops are long
+/// enough to vectorize even for 32 channels; the last `rows % copies` rows run with `width ==
+/// channels`. Statistics are summed in Double per fixed block of rows and the blocks added in
+/// order, so the results do not depend on the number of threads.
+package enum BatchNormKernels {
+    /// The wide-row view of `rows` rows of `channels`.
+    package struct Tiling {
+        package let channels: Int
+        package let copies: Int
+        package var width: Int { channels * copies }
+        /// Rows of `width` elements.
+        package let wideRows: Int
+        /// Rows of `channels` elements after them.
+        package let tailRows: Int
+
+        package init(rows: Int, channels: Int) {
+            self.channels = channels
+            // A multiple of 16 lanes, at least 64 wide, unless that makes the row too long.
+            var copies = 16 / Tiling.gcd(channels, 16)
+            while channels * copies < 64 { copies *= 2 }
+            if channels * copies > 2048 { copies = 1 }
+            self.copies = copies
+            wideRows = rows / copies
+            tailRows = rows % copies
+        }
+
+        /// `values` (one per channel) repeated `copies` times.
+        package func repeated<T>(_ values: [T]) -> [T] {
+            copies == 1 ? values : Array([[T]](repeating: values, count: copies).joined())
+        }
+
+        private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? Swift.max(a, 1) : gcd(b, a % b) }
+    }
+
+    /// Elements per thread (and per statistics block) below which work is not split.
+    package static let elementsPerBlock = 1 << 15
+
+    /// Wide rows per block of `tiling`.
+    package static func blockRows(_ tiling: Tiling) -> Int { Swift.max(1, elementsPerBlock / tiling.width) }
+
+    /// Per-channel sums of two quantities (`body(rows, count, width, first, second)` adds them over
+    /// `count` rows of `width` starting at row `rows`), over fixed blocks of wide rows in parallel,
+    /// then over the tail rows, folded to one value per channel in a fixed order.
+    package static func blockSums(
+        _ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
+    ) -> ([Double], [Double]) {
+        let (width, channels) = (tiling.width, tiling.channels)
+        let rowsPerBlock = blockRows(tiling)
+        let blocks = (tiling.wideRows + rowsPerBlock - 1) / rowsPerBlock
+        // Block b's sums at partials[2 * b * width ..< 2 * (b + 1) * width]; the tail's after them.
+        var partials = [Double](repeating: 0, count: 2 * (blocks * width + channels))
+        partials.withUnsafeMutableBufferPointer { p in
+            let base = UncheckedSendable(p.baseAddress!)
+            withoutActuallyEscaping(body) { body in
+                let work = UncheckedSendable(body)
+                Parallel.forEachRange(blocks, minimumPerThread: 1) { range in
+                    for b in range {
+                        let first = b * rowsPerBlock
+                        let sums = base.value + 2 * b * width
+                        work.value(first * tiling.copies, Swift.min(rowsPerBlock, tiling.wideRows - first), width, sums, sums + width)
+                    }
+                }
+            }
+            if tiling.tailRows > 0 {
+                let sums = base.value + 2 * blocks * width
+                body(tiling.wideRows * tiling.copies, tiling.tailRows, channels, sums, sums + channels)
+            }
+        }
+        var first = [Double](repeating: 0, count: channels), second = first
+        for b in 0..<blocks {
+            for copy in 0..<tiling.copies {
+                let offset = 2 * b * width + copy * channels
+                for c in 0..<channels {
+                    first[c] += partials[offset + c]
+                    second[c] += partials[offset + width + c]
+                }
+            }
+        }
+        let tail = 2 * blocks * width
+        for c in 0..<channels {
+            first[c] += partials[tail + c]
+            second[c] += partials[tail + channels + c]
+        }
+        return (first, second)
+    }
+
+    /// The per-channel mean and biased variance of `rows` rows of `channels`, in one pass: the
+    /// sums of `x - k` and `(x - k)^2` with `k` the first row (a value of the data, close enough
+    /// to the mean that the Double sums lose nothing that matters), then
+    /// `mean = k + S1 / m` and `variance = (S2 - S1^2 / m) / m`.
+    package static func moments(_ x: UnsafePointer<Float>, rows: Int, channels: Int) -> (mean: [Double], variance: [Double]) {
+        let tiling = Tiling(rows: rows, channels: channels)
+        let first = (0..<channels).map { Double(x[$0]) }
+        let shift = tiling.repeated(first)
+        let xp = UncheckedSendable(x)
+        let (sums, squares) = shift.withUnsafeBufferPointer { k in
+            let kp = UncheckedSendable(k.baseAddress!)
+            return blockSums(tiling) { row, count, width, sum, sumSquares in
+                ck_channel_moments_f32(xp.value + row * channels, count, width, kp.value, sum, sumSquares)
+            }
+        }
+        let m = Double(rows)
+        var mean = [Double](repeating: 0, count: channels), variance = mean
+        for c in 0..<channels {
+            mean[c] = first[c] + sums[c] / m
+            variance[c] = Swift.max(0, (squares[c] - sums[c] * sums[c] / m) / m)
+        }
+        return (mean, variance)
+    }
+
+    /// Per channel: the sums of `g` (masked by `mask > 0` when given) and of that times `x - shift`.
+    package static func gradientSums(
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, rows: Int, channels: Int,
+        shift: [Double]
+    ) -> (sumG: [Double], sumGX: [Double]) {
+        let tiling = Tiling(rows: rows, channels: channels)
+        let (gp, xp, mp) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask))
+        return tiling.repeated(shift).withUnsafeBufferPointer { k in
+            let kp = UncheckedSendable(k.baseAddress!)
+            return blockSums(tiling) { row, count, width, sumG, sumGX in
+                let offset = row * channels
+                ck_channel_gradient_sums_f32(
+                    gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, count, width, kp.value, sumG, sumGX)
+            }
+        }
+    }
+
+    /// Runs `body(row, count, width)` over the wide rows in parallel, then over the tail rows.
+    package static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(body)
+            Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in
+                work.value(range.lowerBound * tiling.copies, range.count, tiling.width)
+            }
+        }
+        if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
+    }
+
+    /// `out = (x - shift) * factor + offset` per channel, then `max`-like ReLU (`v > 0 ? v : 0`) when `relu`.
+    package static func affine(
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, shift: [Float], factor: [Float],
+        offset: [Float], relu: Bool
+    ) {
+        let tiling = Tiling(rows: rows, channels: shift.count)
+        let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
+        let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
+        s.withUnsafeBufferPointer { sp in
+            f.withUnsafeBufferPointer { fp in
+                o.withUnsafeBufferPointer { offp in
+                    let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!))
+                    forEachRows(tiling) { row, count, width in
+                        let offset = row * tiling.channels
+                        ck_channel_affine_f32(
+                            xp.value + offset, op.value + offset, count, width, p.value.0, p.value.1, p.value.2, relu ? 1 : 0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out = m * gradientFactor + (x - shift) * factor + offset` per channel, with `m` the
+    /// gradient masked by `mask > 0` when `mask` is given.
+    package static func affineBackward(
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
+        rows: Int, shift: [Float], factor: [Float], offset: [Float], gradientFactor: [Float]
+    ) {
+        let tiling = Tiling(rows: rows, channels: shift.count)
+        let (s, f, o, gf) = (
+            tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset), tiling.repeated(gradientFactor)
+        )
+        let (gp, xp, mp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask), UncheckedSendable(out))
+        s.withUnsafeBufferPointer { sp in
+            f.withUnsafeBufferPointer { fp in
+                o.withUnsafeBufferPointer { offp in
+                    gf.withUnsafeBufferPointer { gfp in
+                        let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!, gfp.baseAddress!))
+                        forEachRows(tiling) { row, count, width in
+                            let offset = row * tiling.channels
+                            ck_channel_affine_backward_f32(
+                                gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, op.value + offset,
+                                count, width, p.value.0, p.value.1, p.value.2, p.value.3)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

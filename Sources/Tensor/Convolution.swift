@@ -6,7 +6,8 @@
 // at most 4 input channels, whose forward pass and filter gradient run as a direct kernel (see
 // DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
-// dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
+// dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
+// entry points dispatch once per call to code specialized for Float or Double.
 
 /// The sizes and border padding of a 2-D convolution over an NHWC input.
 ///
@@ -234,7 +235,7 @@ extension Tensor {
             operation: "depthwiseConv2d", inputShape: shape, filterShape: filter.shape,
             strides: strides, padding: padding, dilations: dilations)
         if let x = self as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return ConvKernels.depthwiseForward(x, f, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseForward(x, f, geometry) as! Tensor
         }
         if let x = self as? Tensor<Double>, let f = filter as? Tensor<Double> {
             return ConvKernels.depthwiseForward(x, f, geometry) as! Tensor
@@ -259,7 +260,7 @@ extension Tensor {
             expected: geometry.outputShape(channels: filter.shape[2] * filter.shape[3]),
             inputShape: inputShape, filterShape: filter.shape)
         if let g = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return ConvKernels.depthwiseBackwardInput(g, f, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseBackwardInput(g, f, geometry) as! Tensor
         }
         if let g = gradient as? Tensor<Double>, let f = filter as? Tensor<Double> {
             return ConvKernels.depthwiseBackwardInput(g, f, geometry) as! Tensor
@@ -284,7 +285,7 @@ extension Tensor {
             expected: geometry.outputShape(channels: filterShape[2] * filterShape[3]),
             inputShape: input.shape, filterShape: filterShape)
         if let g = gradient as? Tensor<Float>, let x = input as? Tensor<Float> {
-            return ConvKernels.depthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor
         }
         if let g = gradient as? Tensor<Double>, let x = input as? Tensor<Double> {
             return ConvKernels.depthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor

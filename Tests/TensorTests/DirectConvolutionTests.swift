@@ -2,18 +2,19 @@
 import TestSupport
 import Testing
 
-/// One direct-convolution configuration: input `[n, h, w, cin]`, a `kh x kw` kernel to `cout`
-/// channels, and whether it is large enough that the kernels split it across threads.
-struct DirectCase: Sendable, CustomTestStringConvertible {
-    let n, h, w, cin, cout, kh, kw: Int
+/// One convolution configuration for the Float kernels: input `[n, h, w, c]`, a `kh x kw` kernel
+/// to `k` output channels (regular) or with depth multiplier `k` (depthwise), and whether it is
+/// large enough that the kernels split it across threads.
+struct KernelCase: Sendable, CustomTestStringConvertible {
+    let n, h, w, c, k, kh, kw: Int
     let strides: (Int, Int)
     let padding: Padding
     let dilations: (Int, Int)
     let splits: Bool
 
-    init(_ n: Int, _ h: Int, _ w: Int, _ cin: Int, _ cout: Int, kernel: (Int, Int) = (3, 3),
+    init(_ n: Int, _ h: Int, _ w: Int, _ c: Int, _ k: Int, kernel: (Int, Int) = (3, 3),
          strides: (Int, Int) = (1, 1), _ padding: Padding, dilations: (Int, Int) = (1, 1), splits: Bool = false) {
-        (self.n, self.h, self.w, self.cin, self.cout) = (n, h, w, cin, cout)
+        (self.n, self.h, self.w, self.c, self.k) = (n, h, w, c, k)
         (kh, kw) = kernel
         self.strides = strides
         self.padding = padding
@@ -22,12 +23,15 @@ struct DirectCase: Sendable, CustomTestStringConvertible {
     }
 
     var geometry: Conv2DGeometry {
-        Conv2DGeometry(inputShape: [n, h, w, cin], kernelHeight: kh, kernelWidth: kw,
+        Conv2DGeometry(inputShape: [n, h, w, c], kernelHeight: kh, kernelWidth: kw,
                        strides: strides, padding: padding, dilations: dilations)
     }
 
+    /// A seed for this case's random tensors.
+    var seed: UInt64 { UInt64(n * 100_000 + h * 1000 + w * 10 + c + k) }
+
     var testDescription: String {
-        "[\(n), \(h), \(w), \(cin)] -> \(cout) \(kh)x\(kw) strides \(strides) \(padding) dilations \(dilations)"
+        "[\(n), \(h), \(w), \(c)], k \(k), \(kh)x\(kw) strides \(strides) \(padding) dilations \(dilations)"
     }
 }
 
@@ -35,20 +39,20 @@ struct DirectCase: Sendable, CustomTestStringConvertible {
 /// sizes, valid and same padding (odd total padding: the extra row and column at the end), strides
 /// 1 and 2 (and 3), dilation, non-square kernels, a single output pixel, and sizes that the kernels
 /// split across threads.
-private let directCases: [DirectCase] = [
-    DirectCase(2, 40, 37, 3, 33, .same, splits: true),
-    DirectCase(4, 48, 50, 3, 32, .same, splits: true),
-    DirectCase(4, 160, 41, 1, 20, .valid, splits: true),
-    DirectCase(3, 21, 19, 2, 20, strides: (2, 2), .same),
-    DirectCase(2, 30, 31, 1, 32, strides: (2, 2), .same),
-    DirectCase(1, 17, 23, 3, 128, strides: (2, 2), .valid),
-    DirectCase(2, 9, 8, 4, 70, kernel: (5, 5), .same),
-    DirectCase(1, 12, 13, 1, 17, strides: (1, 2), .same, dilations: (2, 2)),
-    DirectCase(1, 9, 31, 1, 5, kernel: (3, 7), strides: (1, 3), .same),
-    DirectCase(2, 7, 12, 3, 31, kernel: (2, 4), .valid, dilations: (1, 3)),
-    DirectCase(1, 6, 7, 2, 64, kernel: (1, 1), strides: (2, 2), .same),
-    DirectCase(1, 1, 1, 3, 16, .same),
-    DirectCase(2, 11, 10, 4, 1, kernel: (2, 2), .valid),
+private let directCases: [KernelCase] = [
+    KernelCase(2, 40, 37, 3, 33, .same, splits: true),
+    KernelCase(4, 48, 50, 3, 32, .same, splits: true),
+    KernelCase(4, 160, 41, 1, 20, .valid, splits: true),
+    KernelCase(3, 21, 19, 2, 20, strides: (2, 2), .same),
+    KernelCase(2, 30, 31, 1, 32, strides: (2, 2), .same),
+    KernelCase(1, 17, 23, 3, 128, strides: (2, 2), .valid),
+    KernelCase(2, 9, 8, 4, 70, kernel: (5, 5), .same),
+    KernelCase(1, 12, 13, 1, 17, strides: (1, 2), .same, dilations: (2, 2)),
+    KernelCase(1, 9, 31, 1, 5, kernel: (3, 7), strides: (1, 3), .same),
+    KernelCase(2, 7, 12, 3, 31, kernel: (2, 4), .valid, dilations: (1, 3)),
+    KernelCase(1, 6, 7, 2, 64, kernel: (1, 1), strides: (2, 2), .same),
+    KernelCase(1, 1, 1, 3, 16, .same),
+    KernelCase(2, 11, 10, 4, 1, kernel: (2, 2), .valid),
 ]
 
 @Suite("Direct convolution")
@@ -56,18 +60,18 @@ struct DirectConvolutionTests {
     /// The forward pass (plain and with every bias / ReLU epilogue, AVX-512 and portable loops)
     /// and the filter gradient against the Double im2col + GEMM path.
     @Test(arguments: directCases)
-    func matchesIm2colInDouble(_ c: DirectCase) {
+    func matchesIm2colInDouble(_ c: KernelCase) {
         let g = c.geometry
-        #expect(ConvKernels.directApplies(g, outChannels: c.cout))
+        #expect(ConvKernels.directApplies(g, outChannels: c.k))
         if c.splits {
-            #expect(g.batch * g.outputHeight >= 2 * ConvKernels.directRowsPerThread(g, outChannels: c.cout),
+            #expect(g.batch * g.outputHeight >= 2 * ConvKernels.directRowsPerThread(g, outChannels: c.k),
                     "\(c.testDescription): too small to split across threads")
         }
-        let seed = UInt64(c.n * 1000 + c.h * 10 + c.cin)
-        let x = Tensor<Float>.uniform([c.n, c.h, c.w, c.cin], lower: -1, upper: 1, seed: seed)
-        let f = Tensor<Float>.uniform([c.kh, c.kw, c.cin, c.cout], lower: -0.5, upper: 0.5, seed: seed + 1)
-        let bias = Tensor<Float>.uniform([c.cout], lower: -0.5, upper: 0.5, seed: seed + 2)
-        let dy = Tensor<Float>.uniform(g.outputShape(channels: c.cout), lower: -1, upper: 1, seed: seed + 3)
+        let seed = c.seed
+        let x = Tensor<Float>.uniform([c.n, c.h, c.w, c.c], lower: -1, upper: 1, seed: seed)
+        let f = Tensor<Float>.uniform([c.kh, c.kw, c.c, c.k], lower: -0.5, upper: 0.5, seed: seed + 1)
+        let bias = Tensor<Float>.uniform([c.k], lower: -0.5, upper: 0.5, seed: seed + 2)
+        let dy = Tensor<Float>.uniform(g.outputShape(channels: c.k), lower: -1, upper: 1, seed: seed + 3)
         let (xd, fd) = (Tensor<Double>(x), Tensor<Double>(f))
         let reference = ConvKernels.forward(xd, fd, g)
 

@@ -15,4 +15,8 @@
 #define CK_MULTIVERSION
 #endif
 
+/// For helpers of CK_MULTIVERSION functions: a plain `static inline` helper is compiled for the
+/// baseline only and then called, not inlined, from the AVX-512 and AVX2 clones.
+#define CK_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 #endif

@@ -2,9 +2,12 @@
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
 // except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift);
+// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift), and Float convolutions with
+// at most 4 input channels, whose forward pass and filter gradient run as a direct kernel (see
+// DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
-// dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
+// dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
+// entry points dispatch once per call to code specialized for Float or Double.
 
 /// The sizes and border padding of a 2-D convolution over an NHWC input.
 ///
@@ -120,8 +123,9 @@ extension Tensor {
     /// ``addBias(_:applyingReLU:)``: `relu(conv2d(filter) + bias)`, or without the ReLU or the bias.
     ///
     /// Where the convolution runs as Winograd (3x3 kernels at stride 1 and dilation 1 with at least
-    /// 16 input and output channels), the epilogue runs inside its output transform, saving a pass
-    /// over the output; elsewhere it is the two calls in sequence.
+    /// 16 input and output channels), the epilogue runs inside its output transform, and where it
+    /// runs as the direct kernel (Float, at most 4 input channels) inside its register tiles, saving
+    /// a pass over the output; elsewhere it is the two calls in sequence.
     /// - Parameters:
     ///   - filter: the kernel, `[KH, KW, Cin, Cout]`.
     ///   - bias: `[Cout]`, or `nil` for none.
@@ -151,6 +155,11 @@ extension Tensor {
                 return ConvKernels.winogradForward(
                     x, f, geometry, bias: bias as! Tensor<Double>?, applyingReLU: applyingReLU) as! Tensor
             }
+        }
+        if let x = self as? Tensor<Float>, let f = filter as? Tensor<Float>,
+           ConvKernels.directApplies(geometry, outChannels: filter.shape[3]) {
+            return ConvKernels.directForward(
+                x, f, geometry, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU) as! Tensor
         }
         var y = conv2d(filter: filter, strides: strides, padding: padding, dilations: dilations)
         y.addBias(bias, applyingReLU: applyingReLU)
@@ -226,7 +235,7 @@ extension Tensor {
             operation: "depthwiseConv2d", inputShape: shape, filterShape: filter.shape,
             strides: strides, padding: padding, dilations: dilations)
         if let x = self as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return ConvKernels.depthwiseForward(x, f, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseForward(x, f, geometry) as! Tensor
         }
         if let x = self as? Tensor<Double>, let f = filter as? Tensor<Double> {
             return ConvKernels.depthwiseForward(x, f, geometry) as! Tensor
@@ -251,7 +260,7 @@ extension Tensor {
             expected: geometry.outputShape(channels: filter.shape[2] * filter.shape[3]),
             inputShape: inputShape, filterShape: filter.shape)
         if let g = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return ConvKernels.depthwiseBackwardInput(g, f, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseBackwardInput(g, f, geometry) as! Tensor
         }
         if let g = gradient as? Tensor<Double>, let f = filter as? Tensor<Double> {
             return ConvKernels.depthwiseBackwardInput(g, f, geometry) as! Tensor
@@ -276,7 +285,7 @@ extension Tensor {
             expected: geometry.outputShape(channels: filterShape[2] * filterShape[3]),
             inputShape: input.shape, filterShape: filterShape)
         if let g = gradient as? Tensor<Float>, let x = input as? Tensor<Float> {
-            return ConvKernels.depthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor
+            return ConvKernels.floatDepthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor
         }
         if let g = gradient as? Tensor<Double>, let x = input as? Tensor<Double> {
             return ConvKernels.depthwiseBackwardFilter(g, x, filterShape, geometry) as! Tensor
@@ -366,11 +375,12 @@ enum ConvKernels {
     // MARK: Regular
 
     /// The forward convolution: Winograd (``winogradDefaultTile``) where ``winogradApplies(_:outChannels:)``
-    /// (unless `allowWinograd` is false, which forces im2col + GEMM), else im2col + GEMM with
-    /// `columnLimit` elements of columns per chunk (tests force small chunks).
+    /// (unless `allowWinograd` is false, which forces im2col + GEMM), the direct kernel for Float
+    /// where ``directApplies(_:outChannels:)`` (unless `allowDirect` is false), else im2col + GEMM
+    /// with `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(
         _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
-        allowWinograd: Bool = true
+        allowWinograd: Bool = true, allowDirect: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         if allowWinograd && winogradApplies(g, outChannels: outChannels) {
@@ -380,6 +390,10 @@ enum ConvKernels {
             if let x = input as? Tensor<Double>, let f = filter as? Tensor<Double> {
                 return winogradForward(x, f, g) as! Tensor<T>
             }
+        }
+        if allowDirect, directApplies(g, outChannels: outChannels),
+           let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
+            return directForward(x, f, g) as! Tensor<T>
         }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let outputShape = g.outputShape(channels: outChannels)
@@ -451,15 +465,21 @@ enum ConvKernels {
     }
 
     /// The filter gradient: for Float, Winograd where ``winogradApplies(_:outChannels:)`` (unless
-    /// `allowWinograd` is false), else im2col + GEMM in chunks of `columnLimit` elements.
+    /// `allowWinograd` is false) and the direct kernel where ``directApplies(_:outChannels:)``
+    /// (unless `allowDirect` is false), else im2col + GEMM in chunks of `columnLimit` elements,
+    /// accumulated over the chunks.
     static func backwardFilter<T: TensorScalar>(
         _ gradient: Tensor<T>, _ input: Tensor<T>, _ filterShape: [Int], _ g: Conv2DGeometry,
-        columnLimit: Int? = nil, allowWinograd: Bool = true
+        columnLimit: Int? = nil, allowWinograd: Bool = true, allowDirect: Bool = true
     ) -> Tensor<T> {
         let outChannels = filterShape[3]
         if allowWinograd && winogradApplies(g, outChannels: outChannels),
            let dy = gradient as? Tensor<Float>, let x = input as? Tensor<Float> {
             return winogradBackwardFilterFloat(dy, x, g, outChannels: outChannels) as! Tensor<T>
+        }
+        if allowDirect, directApplies(g, outChannels: outChannels),
+           let dy = gradient as? Tensor<Float>, let x = input as? Tensor<Float> {
+            return directBackwardFilter(dy, x, filterShape, g) as! Tensor<T>
         }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         // The first GEMM (beta 0) writes every element, so the storage starts uninitialized.

@@ -1,0 +1,121 @@
+import CKernels
+
+// Depthwise convolution in Float on the C kernels of CKernels/depthwise.c, split across cores:
+// the forward pass and the input gradient over rows of their outputs (every element written once),
+// the filter gradient as per-thread partial sums over disjoint output rows, added in part order.
+// Double keeps the generic loops of Convolution.swift (the gradient checks run in Double).
+
+extension ConvKernels {
+    /// The C kernels' description of a depthwise convolution with geometry `g` and depth
+    /// multiplier `multiplier`.
+    static func depthwiseShape(_ g: Conv2DGeometry, multiplier: Int) -> ck_depthwise_shape {
+        ck_depthwise_shape(
+            height: g.inputHeight, width: g.inputWidth, channels: g.inputChannels, multiplier: multiplier,
+            kernel_height: g.kernelHeight, kernel_width: g.kernelWidth,
+            stride_h: g.strideHeight, stride_w: g.strideWidth, dilation_h: g.dilationHeight, dilation_w: g.dilationWidth,
+            pad_top: g.padTop, pad_left: g.padLeft, out_height: g.outputHeight, out_width: g.outputWidth)
+    }
+
+    /// Rows of `rowElements` elements per thread so each thread writes at least
+    /// ``BiasActivationKernels/elementsPerThread`` elements.
+    static func depthwiseRowsPerThread(rowElements: Int) -> Int {
+        Swift.max(1, BiasActivationKernels.elementsPerThread / Swift.max(rowElements, 1))
+    }
+
+    /// A C kernel that writes rows `begin ..< end` of its output from two inputs.
+    typealias DepthwiseRowKernel = @convention(c) (
+        UnsafePointer<ck_depthwise_shape>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?,
+        Int, Int
+    ) -> Void
+
+    /// Runs `kernel` on `a` and `b` into `out` over `rows` rows of `rowElements` elements, split
+    /// across threads.
+    static func forEachDepthwiseRows(
+        _ kernel: DepthwiseRowKernel, _ shape: ck_depthwise_shape, _ a: Tensor<Float>, _ b: Tensor<Float>,
+        out: UnsafeMutablePointer<Float>, rows: Int, rowElements: Int
+    ) {
+        a.withUnsafeBufferPointer { aBuffer in
+            b.withUnsafeBufferPointer { bBuffer in
+                let (ap, bp, y) = (UncheckedSendable(aBuffer.baseAddress!), UncheckedSendable(bBuffer.baseAddress!),
+                                   UncheckedSendable(out))
+                withUnsafePointer(to: shape) { s in
+                    let sp = UncheckedSendable(s)
+                    Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: rowElements)) { range in
+                        kernel(sp.value, ap.value, bp.value, y.value, range.lowerBound, range.upperBound)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The depthwise forward pass in Float (C kernel, parallel over output rows).
+    static func floatDepthwiseForward(_ input: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry) -> Tensor<Float> {
+        let multiplier = filter.shape[3], cm = g.inputChannels * multiplier
+        let outputShape = g.outputShape(channels: cm)
+        let rows = g.batch * g.outputHeight
+        return Tensor<Float>.buildUninitialized(shape: outputShape) { out in
+            guard rows > 0, g.outputWidth > 0, cm > 0 else {
+                zeroFill(out, count: outputShape.reduce(1, *))
+                return
+            }
+            forEachDepthwiseRows(
+                ck_depthwise_forward_f32, depthwiseShape(g, multiplier: multiplier), input, filter,
+                out: out, rows: rows, rowElements: g.outputWidth * cm)
+        }
+    }
+
+    /// The depthwise input gradient in Float (C kernel, a gather parallel over input rows).
+    static func floatDepthwiseBackwardInput(_ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry) -> Tensor<Float> {
+        let multiplier = filter.shape[3], c = g.inputChannels
+        let inputShape = [g.batch, g.inputHeight, g.inputWidth, c]
+        let rows = g.batch * g.inputHeight
+        return Tensor<Float>.buildUninitialized(shape: inputShape) { dx in
+            guard rows > 0, g.inputWidth > 0, c > 0 else { return }
+            guard multiplier > 0, g.outputPositions > 0 else {
+                zeroFill(dx, count: inputShape.reduce(1, *))
+                return
+            }
+            forEachDepthwiseRows(
+                ck_depthwise_backward_input_f32, depthwiseShape(g, multiplier: multiplier), gradient, filter,
+                out: dx, rows: rows, rowElements: g.inputWidth * c * multiplier)
+        }
+    }
+
+    /// The depthwise filter gradient in Float (C kernel): per-thread partial sums over disjoint
+    /// ranges of output rows, added in part order.
+    static func floatDepthwiseBackwardFilter(
+        _ gradient: Tensor<Float>, _ input: Tensor<Float>, _ filterShape: [Int], _ g: Conv2DGeometry
+    ) -> Tensor<Float> {
+        let multiplier = filterShape[3], cm = g.inputChannels * multiplier
+        let size = filterShape.reduce(1, *)
+        let rows = g.batch * g.outputHeight
+        return Tensor<Float>.build(shape: filterShape) { df in
+            guard rows > 0, g.outputWidth > 0, size > 0 else { return }
+            let parts = Swift.min(
+                Parallel.threads, Swift.max(1, rows / depthwiseRowsPerThread(rowElements: g.outputWidth * cm)))
+            // Per part: its partial sums, then the kernel's scratch row.
+            withScratchBuffer(count: parts * 2 * size) { (buffers: UnsafeMutablePointer<Float>) in
+                zeroFill(buffers, count: parts * 2 * size)
+                gradient.withUnsafeBufferPointer { gBuffer in
+                    input.withUnsafeBufferPointer { xBuffer in
+                        let (dy, x, p) = (UncheckedSendable(gBuffer.baseAddress!), UncheckedSendable(xBuffer.baseAddress!),
+                                          UncheckedSendable(buffers))
+                        withUnsafePointer(to: depthwiseShape(g, multiplier: multiplier)) { s in
+                            let sp = UncheckedSendable(s)
+                            Parallel.forEachPart(parts) { part in
+                                let range = Parallel.range(part, of: parts, count: rows)
+                                let partial = p.value + part * 2 * size
+                                ck_depthwise_backward_filter_f32(
+                                    sp.value, x.value, dy.value, partial, partial + size, range.lowerBound, range.upperBound)
+                            }
+                        }
+                    }
+                }
+                for part in 0..<parts {
+                    let partial = buffers + part * 2 * size
+                    for e in 0..<size { df[e] += partial[e] }
+                }
+            }
+        }
+    }
+}

@@ -118,19 +118,56 @@ package enum BatchNormKernels {
         return (mean, variance)
     }
 
-    /// Per channel: the sums of `g` (masked by `mask > 0` when given) and of that times `x - shift`.
+    /// A per-channel affine map `(x - shift) * factor + offset` in Float, as the kernels apply it.
+    package struct AffineMap {
+        /// Subtracted first.
+        package let shift: [Float]
+        /// Then multiplied.
+        package let factor: [Float]
+        /// Then added.
+        package let offset: [Float]
+
+        /// The map with one value per channel in each array.
+        package init(shift: [Float], factor: [Float], offset: [Float]) {
+            precondition(shift.count == factor.count && factor.count == offset.count, "AffineMap: parameter counts differ")
+            (self.shift, self.factor, self.offset) = (shift, factor, offset)
+        }
+
+        /// Calls `body` with the parameters repeated for `tiling`'s wide rows.
+        func withRepeated<R>(_ tiling: Tiling, _ body: (ck_channel_relu) -> R) -> R {
+            let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
+            return s.withUnsafeBufferPointer { sp in
+                f.withUnsafeBufferPointer { fp in
+                    o.withUnsafeBufferPointer { op in
+                        body(ck_channel_relu(shift: sp.baseAddress!, factor: fp.baseAddress!, offset: op.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with a pointer to `relu`'s repeated parameters, or `nil`.
+    static func withReLU<R>(_ relu: AffineMap?, _ tiling: Tiling, _ body: (UnsafePointer<ck_channel_relu>?) -> R) -> R {
+        guard let relu else { return body(nil) }
+        return relu.withRepeated(tiling) { parameters in withUnsafePointer(to: parameters) { body($0) } }
+    }
+
+    /// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` taken as 0 where the
+    /// affine map `relu` of `x` is not `> 0` when `relu` is given (the gradient through a ReLU
+    /// after that map, recomputed from `x` exactly as ``affine(_:_:rows:map:relu:)`` computes it).
     package static func gradientSums(
-        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, rows: Int, channels: Int,
-        shift: [Double]
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, rows: Int, channels: Int, shift: [Double]
     ) -> (sumG: [Double], sumGX: [Double]) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let (gp, xp, mp) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask))
-        return tiling.repeated(shift).withUnsafeBufferPointer { k in
-            let kp = UncheckedSendable(k.baseAddress!)
-            return blockSums(tiling) { row, count, width, sumG, sumGX in
-                let offset = row * channels
-                ck_channel_gradient_sums_f32(
-                    gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, count, width, kp.value, sumG, sumGX)
+        let (gp, xp) = (UncheckedSendable(g), UncheckedSendable(x))
+        return withReLU(relu, tiling) { reluParameters in
+            let rp = UncheckedSendable(reluParameters)
+            return tiling.repeated(shift).withUnsafeBufferPointer { k in
+                let kp = UncheckedSendable(k.baseAddress!)
+                return blockSums(tiling) { row, count, width, sumG, sumGX in
+                    let offset = row * channels
+                    ck_channel_gradient_sums_f32(gp.value + offset, xp.value + offset, rp.value, count, width, kp.value, sumG, sumGX)
+                }
             }
         }
     }
@@ -146,50 +183,42 @@ package enum BatchNormKernels {
         if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
     }
 
-    /// `out = (x - shift) * factor + offset` per channel, then `max`-like ReLU (`v > 0 ? v : 0`) when `relu`.
+    /// `out = map(x)` per channel, then replaced by `out > 0 ? out : 0` when `relu`.
     package static func affine(
-        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, shift: [Float], factor: [Float],
-        offset: [Float], relu: Bool
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, map: AffineMap, relu: Bool
     ) {
-        let tiling = Tiling(rows: rows, channels: shift.count)
-        let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
+        let tiling = Tiling(rows: rows, channels: map.shift.count)
         let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
-        s.withUnsafeBufferPointer { sp in
-            f.withUnsafeBufferPointer { fp in
-                o.withUnsafeBufferPointer { offp in
-                    let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!))
-                    forEachRows(tiling) { row, count, width in
-                        let offset = row * tiling.channels
-                        ck_channel_affine_f32(
-                            xp.value + offset, op.value + offset, count, width, p.value.0, p.value.1, p.value.2, relu ? 1 : 0)
-                    }
-                }
+        map.withRepeated(tiling) { parameters in
+            let p = UncheckedSendable(parameters)
+            forEachRows(tiling) { row, count, width in
+                let offset = row * tiling.channels
+                ck_channel_affine_f32(
+                    xp.value + offset, op.value + offset, count, width, p.value.shift, p.value.factor, p.value.offset,
+                    relu ? 1 : 0)
             }
         }
     }
 
-    /// `out = m * gradientFactor + (x - shift) * factor + offset` per channel, with `m` the
-    /// gradient masked by `mask > 0` when `mask` is given.
+    /// `out = m * gradientFactor + map(x)` per channel, with `m` the gradient masked as in
+    /// ``gradientSums(_:_:relu:rows:channels:shift:)``.
     package static func affineBackward(
-        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
-        rows: Int, shift: [Float], factor: [Float], offset: [Float], gradientFactor: [Float]
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, _ out: UnsafeMutablePointer<Float>,
+        rows: Int, map: AffineMap, gradientFactor: [Float]
     ) {
-        let tiling = Tiling(rows: rows, channels: shift.count)
-        let (s, f, o, gf) = (
-            tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset), tiling.repeated(gradientFactor)
-        )
-        let (gp, xp, mp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask), UncheckedSendable(out))
-        s.withUnsafeBufferPointer { sp in
-            f.withUnsafeBufferPointer { fp in
-                o.withUnsafeBufferPointer { offp in
-                    gf.withUnsafeBufferPointer { gfp in
-                        let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!, gfp.baseAddress!))
-                        forEachRows(tiling) { row, count, width in
-                            let offset = row * tiling.channels
-                            ck_channel_affine_backward_f32(
-                                gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, op.value + offset,
-                                count, width, p.value.0, p.value.1, p.value.2, p.value.3)
-                        }
+        let tiling = Tiling(rows: rows, channels: map.shift.count)
+        let (gp, xp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(out))
+        withReLU(relu, tiling) { reluParameters in
+            let rp = UncheckedSendable(reluParameters)
+            map.withRepeated(tiling) { parameters in
+                let p = UncheckedSendable(parameters)
+                tiling.repeated(gradientFactor).withUnsafeBufferPointer { gf in
+                    let gfp = UncheckedSendable(gf.baseAddress!)
+                    forEachRows(tiling) { row, count, width in
+                        let offset = row * tiling.channels
+                        ck_channel_affine_backward_f32(
+                            gp.value + offset, xp.value + offset, rp.value, op.value + offset, count, width,
+                            p.value.shift, p.value.factor, p.value.offset, gfp.value)
                     }
                 }
             }

@@ -68,6 +68,20 @@ extension Tensor {
             Scalar.applyBinary(op, pa, 0, pb, 1, out, n)
             return
         }
+        // Float, one operand a row repeated along the leading axes (a bias of the last axis): one
+        // C kernel over all the rows, split across cores, instead of one call per row.
+        if Scalar.self == Float.self, let kernel = ElementwiseKernels.binary(op) {
+            let f = { (p: UnsafePointer<Scalar>) in UnsafePointer<Float>(OpaquePointer(p)) }
+            let o = UnsafeMutablePointer<Float>(OpaquePointer(out))
+            if aShape == outShape, let width = Broadcasting.repeatedRowWidth(bShape, in: outShape) {
+                ElementwiseKernels.binaryRows(kernel, f(pa), row: f(pb), o, rows: n / width, width: width, rowIsLeft: false)
+                return
+            }
+            if bShape == outShape, let width = Broadcasting.repeatedRowWidth(aShape, in: outShape) {
+                ElementwiseKernels.binaryRows(kernel, f(pb), row: f(pa), o, rows: n / width, width: width, rowIsLeft: true)
+                return
+            }
+        }
         let loop = StridedLoop(
             shape: outShape,
             strides: [Tensor.contiguousStrides(for: outShape),
@@ -184,6 +198,32 @@ extension Tensor where Scalar == Float {
                     ck_dropout_f32(xp.value + first, op.value + first, first, end - first, key, threshold, scale)
                 }
             }
+        }
+    }
+}
+
+extension Broadcasting {
+    /// The length of the row that `shape` repeats when broadcast to `target`: its size when, leading
+    /// 1s removed, it is a proper suffix of `target` (`[C]` or `[1, 1, 1, C]` in `[N, H, W, C]`),
+    /// else `nil`.
+    static func repeatedRowWidth(_ shape: [Int], in target: [Int]) -> Int? {
+        let suffix = Array(shape.drop { $0 == 1 })
+        guard suffix.count < target.count, suffix == Array(target.suffix(suffix.count)) else { return nil }
+        let width = suffix.reduce(1, *)
+        return width > 0 ? width : nil
+    }
+}
+
+extension ElementwiseKernels {
+    /// `out[r, j] = op(a[r, j], row[j])`, or `op(row[j], a[r, j])` when `rowIsLeft`, split across cores.
+    static func binaryRows(
+        _ op: ck_binary_op, _ a: UnsafePointer<Float>, row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        rows: Int, width: Int, rowIsLeft: Bool
+    ) {
+        let (ap, rp, op2) = (UncheckedSendable(a), UncheckedSendable(row), UncheckedSendable(out))
+        Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / width)) { range in
+            let offset = range.lowerBound * width
+            ck_binary_rows_f32(op, ap.value + offset, rp.value, op2.value + offset, range.count, width, rowIsLeft ? 1 : 0)
         }
     }
 }

@@ -14,16 +14,20 @@ import CKernels
 /// order, so the results do not depend on the number of threads.
 package enum BatchNormKernels {
     /// The wide-row view of `rows` rows of `channels`.
-    package struct Tiling {
-        package let channels: Int
-        package let copies: Int
-        package var width: Int { channels * copies }
+    struct Tiling {
+        /// Channels per row of the tensor.
+        let channels: Int
+        /// Rows of channels side by side in a wide row.
+        let copies: Int
+        /// Elements per wide row.
+        var width: Int { channels * copies }
         /// Rows of `width` elements.
-        package let wideRows: Int
+        let wideRows: Int
         /// Rows of `channels` elements after them.
-        package let tailRows: Int
+        let tailRows: Int
 
-        package init(rows: Int, channels: Int) {
+        /// The view of `rows` rows of `channels`.
+        init(rows: Int, channels: Int) {
             self.channels = channels
             // A multiple of 16 lanes, at least 64 wide, unless that makes the row too long.
             var copies = 16 / Tiling.gcd(channels, 16)
@@ -35,7 +39,7 @@ package enum BatchNormKernels {
         }
 
         /// `values` (one per channel) repeated `copies` times.
-        package func repeated<T>(_ values: [T]) -> [T] {
+        func repeated<T>(_ values: [T]) -> [T] {
             copies == 1 ? values : Array([[T]](repeating: values, count: copies).joined())
         }
 
@@ -43,15 +47,15 @@ package enum BatchNormKernels {
     }
 
     /// Elements per thread (and per statistics block) below which work is not split.
-    package static let elementsPerBlock = 1 << 15
+    static let elementsPerBlock = 1 << 15
 
     /// Wide rows per block of `tiling`.
-    package static func blockRows(_ tiling: Tiling) -> Int { Swift.max(1, elementsPerBlock / tiling.width) }
+    static func blockRows(_ tiling: Tiling) -> Int { Swift.max(1, elementsPerBlock / tiling.width) }
 
     /// Per-channel sums of two quantities (`body(rows, count, width, first, second)` adds them over
     /// `count` rows of `width` starting at row `rows`), over fixed blocks of wide rows in parallel,
     /// then over the tail rows, folded to one value per channel in a fixed order.
-    package static func blockSums(
+    static func blockSums(
         _ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
     ) -> ([Double], [Double]) {
         let (width, channels) = (tiling.width, tiling.channels)
@@ -173,7 +177,7 @@ package enum BatchNormKernels {
     }
 
     /// Runs `body(row, count, width)` over the wide rows in parallel, then over the tail rows.
-    package static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
+    static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
             Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in

@@ -1,13 +1,6 @@
 #include "ck_dropout.h"
 #include "ck_internal.h"
 
-static inline uint64_t ck_dropout_hash(uint64_t key, uint64_t j) {
-    uint64_t z = key + (j + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 CK_MULTIVERSION
 void ck_dropout_f32(const float *restrict x, float *restrict out, ptrdiff_t first, ptrdiff_t count, uint64_t key,
                     uint64_t threshold, float scale) {

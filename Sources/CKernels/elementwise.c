@@ -35,6 +35,34 @@ void ck_binary_f32(ck_binary_op op, const float *a, ptrdiff_t a_stride, const fl
     }
 }
 
+// Rows are often short (32 channels): vectors of 16 without interleaving cover them without a
+// scalar remainder.
+#define CK_ROW_LOOPS(EXPR)                                                         \
+    for (ptrdiff_t r = 0; r < rows; r++) {                                                          \
+        const float *ar = a + r * width;                                                            \
+        float *o = out + r * width;                                                                 \
+        if (row_is_left) {                                                                          \
+            _Pragma("clang loop vectorize(assume_safety) vectorize_width(16) interleave_count(1)")  \
+            for (ptrdiff_t j = 0; j < width; j++) { const float x = row[j], y = ar[j]; o[j] = (EXPR); } \
+        } else {                                                                                    \
+            _Pragma("clang loop vectorize(assume_safety) vectorize_width(16) interleave_count(1)")  \
+            for (ptrdiff_t j = 0; j < width; j++) { const float x = ar[j], y = row[j]; o[j] = (EXPR); } \
+        }                                                                                           \
+    }
+
+CK_MULTIVERSION
+void ck_binary_rows_f32(ck_binary_op op, const float *a, const float *row, float *out, ptrdiff_t rows,
+                        ptrdiff_t width, int row_is_left) {
+    switch (op) {
+    case CK_BINARY_ADD: CK_ROW_LOOPS(x + y) break;
+    case CK_BINARY_SUBTRACT: CK_ROW_LOOPS(x - y) break;
+    case CK_BINARY_MULTIPLY: CK_ROW_LOOPS(x * y) break;
+    case CK_BINARY_DIVIDE: CK_ROW_LOOPS(x / y) break;
+    case CK_BINARY_MAXIMUM: CK_ROW_LOOPS((x >= y || x != x) ? x : y) break;
+    case CK_BINARY_MINIMUM: CK_ROW_LOOPS((x <= y || x != x) ? x : y) break;
+    }
+}
+
 CK_MULTIVERSION
 void ck_unary_f32(ck_unary_op op, const float *x, float *out, ptrdiff_t count, float p, float q) {
     switch (op) {

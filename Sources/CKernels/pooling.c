@@ -7,28 +7,53 @@
 // the window is walked (one 512-bit vector, two 256-bit or four 128-bit ones).
 enum { CK_POOL_BLOCK = 16 };
 
+// Loads the 16 input values of a block at flat offset base (even when dropout is given), with the
+// dropout factors applied when dropout is not NULL (one hash for each pair of elements).
+static inline __attribute__((always_inline)) void load_block(
+    const float *restrict x, ptrdiff_t base, const ck_dropout_mask *dropout, float v[CK_POOL_BLOCK]) {
+    if (dropout) {
+        const uint64_t key = dropout->key, threshold = dropout->threshold;
+        const float scale = dropout->scale;
+        const uint64_t pair0 = (uint64_t)base >> 1;
+        for (int p = 0; p < CK_POOL_BLOCK / 2; p++) {
+            const uint64_t z = ck_dropout_hash(key, pair0 + (uint64_t)p);
+            v[2 * p] = x[base + 2 * p] * ((z >> 32) >= threshold ? scale : 0.0f);
+            v[2 * p + 1] = x[base + 2 * p + 1] * ((z & 0xFFFFFFFFull) >= threshold ? scale : 0.0f);
+        }
+    } else {
+        for (int l = 0; l < CK_POOL_BLOCK; l++) v[l] = x[base + l];
+    }
+}
+
+// One input value, with its dropout factor when dropout is not NULL.
+static inline __attribute__((always_inline)) float load_one(const float *restrict x, ptrdiff_t e,
+                                                            const ck_dropout_mask *dropout) {
+    return dropout ? x[e] * ck_dropout_factor(dropout->key, dropout->threshold, dropout->scale, (uint64_t)e) : x[e];
+}
+
 // The maximum of one window whose real part is nh x nw elements starting at flat input offset
-// `first`, for every channel. Called with constant nh, nw (and with_indices) so the window loops
-// unroll; `rule` is the one of every max kernel here: v > best or v is NaN takes over.
+// `first`, for every channel. Called with constant nh, nw (and with_indices, and dropout NULL or
+// not) so the window loops unroll; the rule of every max kernel here: v > best or v is NaN takes over.
 static inline __attribute__((always_inline)) void pool_window(
     const float *restrict x, ptrdiff_t c, ptrdiff_t row_stride, ptrdiff_t first, ptrdiff_t nh, ptrdiff_t nw,
-    float *restrict o, int32_t *restrict ix, int with_indices) {
+    float *restrict o, int32_t *restrict ix, int with_indices, const ck_dropout_mask *dropout) {
     ptrdiff_t k = 0;
     for (; k + CK_POOL_BLOCK <= c; k += CK_POOL_BLOCK) {
         float best[CK_POOL_BLOCK];
         int32_t at[CK_POOL_BLOCK];
         const ptrdiff_t start = first + k;
+        load_block(x, start, dropout, best);
         for (int l = 0; l < CK_POOL_BLOCK; l++) {
-            best[l] = x[start + l];
             if (with_indices) at[l] = (int32_t)(start + l);
         }
         for (ptrdiff_t i = 0; i < nh; i++) {
             for (ptrdiff_t j = (i == 0 ? 1 : 0); j < nw; j++) {
                 const ptrdiff_t base = start + i * row_stride + j * c;
+                float v[CK_POOL_BLOCK];
+                load_block(x, base, dropout, v);
                 for (int l = 0; l < CK_POOL_BLOCK; l++) {
-                    const float v = x[base + l];
-                    const int takes = (v > best[l]) | (v != v);
-                    best[l] = takes ? v : best[l];
+                    const int takes = (v[l] > best[l]) | (v[l] != v[l]);
+                    best[l] = takes ? v[l] : best[l];
                     if (with_indices) at[l] = takes ? (int32_t)(base + l) : at[l];
                 }
             }
@@ -39,12 +64,12 @@ static inline __attribute__((always_inline)) void pool_window(
         }
     }
     for (; k < c; k++) {
-        float best = x[first + k];
+        float best = load_one(x, first + k, dropout);
         int32_t at = (int32_t)(first + k);
         for (ptrdiff_t i = 0; i < nh; i++) {
             for (ptrdiff_t j = (i == 0 ? 1 : 0); j < nw; j++) {
                 const ptrdiff_t base = first + k + i * row_stride + j * c;
-                const float v = x[base];
+                const float v = load_one(x, base, dropout);
                 if (v > best || v != v) {
                     best = v;
                     at = (int32_t)base;
@@ -58,7 +83,7 @@ static inline __attribute__((always_inline)) void pool_window(
 
 static inline __attribute__((always_inline)) void pool_rows(
     const float *restrict x, float *restrict out, int32_t *restrict indices, const ck_pool2d_geometry *g,
-    ptrdiff_t first_row, ptrdiff_t rows, int with_indices) {
+    const ck_dropout_mask *dropout, ptrdiff_t first_row, ptrdiff_t rows, int with_indices) {
     const ptrdiff_t c = g->channels, row_stride = g->width * c;
     for (ptrdiff_t r = first_row; r < first_row + rows; r++) {
         const ptrdiff_t n = r / g->out_h, oh = r % g->out_h;
@@ -77,11 +102,11 @@ static inline __attribute__((always_inline)) void pool_rows(
             int32_t *restrict ix = with_indices ? indices + offset : 0;
             // The seed models' windows (2x2, and 3x3 away from the borders) with constant bounds.
             if (nh == 2 && nw == 2) {
-                pool_window(x, c, row_stride, first, 2, 2, o, ix, with_indices);
+                pool_window(x, c, row_stride, first, 2, 2, o, ix, with_indices, dropout);
             } else if (nh == 3 && nw == 3) {
-                pool_window(x, c, row_stride, first, 3, 3, o, ix, with_indices);
+                pool_window(x, c, row_stride, first, 3, 3, o, ix, with_indices, dropout);
             } else {
-                pool_window(x, c, row_stride, first, nh, nw, o, ix, with_indices);
+                pool_window(x, c, row_stride, first, nh, nw, o, ix, with_indices, dropout);
             }
         }
     }
@@ -89,21 +114,26 @@ static inline __attribute__((always_inline)) void pool_rows(
 
 CK_MULTIVERSION
 void ck_max_pool2d_f32(const float *restrict x, float *restrict out, int32_t *restrict indices,
-                       const ck_pool2d_geometry *g, ptrdiff_t first_row, ptrdiff_t rows) {
+                       const ck_pool2d_geometry *g, const ck_dropout_mask *dropout, ptrdiff_t first_row,
+                       ptrdiff_t rows) {
     if (g->channels <= 0) return;
-    if (indices) {
-        pool_rows(x, out, indices, g, first_row, rows, 1);
+    if (dropout) {
+        if (indices) {
+            pool_rows(x, out, indices, g, dropout, first_row, rows, 1);
+        } else {
+            pool_rows(x, out, 0, g, dropout, first_row, rows, 0);
+        }
+    } else if (indices) {
+        pool_rows(x, out, indices, g, 0, first_row, rows, 1);
     } else {
-        pool_rows(x, out, 0, g, first_row, rows, 0);
+        pool_rows(x, out, 0, g, 0, first_row, rows, 0);
     }
 }
 
-CK_MULTIVERSION
-void ck_max_pool2d_backward_disjoint_f32(const float *restrict grad, const int32_t *restrict indices,
-                                         float *restrict dx, const ck_pool2d_geometry *g,
-                                         ptrdiff_t first_row, ptrdiff_t rows) {
+static inline __attribute__((always_inline)) void backward_disjoint_rows(
+    const float *restrict grad, const int32_t *restrict indices, float *restrict dx, const ck_pool2d_geometry *g,
+    const ck_dropout_mask *dropout, ptrdiff_t first_row, ptrdiff_t rows) {
     const ptrdiff_t c = g->channels;
-    if (c <= 0) return;
     for (ptrdiff_t r = first_row; r < first_row + rows; r++) {
         const ptrdiff_t n = r / g->height, h = r % g->height;
         float *restrict d = dx + r * g->width * c;
@@ -123,9 +153,35 @@ void ck_max_pool2d_backward_disjoint_f32(const float *restrict grad, const int32
             const ptrdiff_t o = ((n * g->out_h + oh) * g->out_w + ow) * c;
             const float *restrict gw = grad + o;
             const int32_t *restrict iw = indices + o;
-            const int32_t flat = (int32_t)((r * g->width + w) * c);
-            for (ptrdiff_t k = 0; k < c; k++) dw[k] = iw[k] == flat + (int32_t)k ? gw[k] : 0.0f;
+            const ptrdiff_t flat = (r * g->width + w) * c;
+            if (dropout) {
+                // flat is even (channels are): elements 2p and 2p + 1 share hash flat / 2 + p.
+                const uint64_t key = dropout->key, threshold = dropout->threshold, pair0 = (uint64_t)flat >> 1;
+                const float scale = dropout->scale;
+                for (ptrdiff_t p = 0; p < c / 2; p++) {
+                    const uint64_t z = ck_dropout_hash(key, pair0 + (uint64_t)p);
+                    const ptrdiff_t k = 2 * p;
+                    const float v0 = iw[k] == (int32_t)(flat + k) ? gw[k] : 0.0f;
+                    const float v1 = iw[k + 1] == (int32_t)(flat + k + 1) ? gw[k + 1] : 0.0f;
+                    dw[k] = v0 * ((z >> 32) >= threshold ? scale : 0.0f);
+                    dw[k + 1] = v1 * ((z & 0xFFFFFFFFull) >= threshold ? scale : 0.0f);
+                }
+            } else {
+                for (ptrdiff_t k = 0; k < c; k++) dw[k] = iw[k] == (int32_t)(flat + k) ? gw[k] : 0.0f;
+            }
         }
+    }
+}
+
+CK_MULTIVERSION
+void ck_max_pool2d_backward_disjoint_f32(const float *restrict grad, const int32_t *restrict indices,
+                                         float *restrict dx, const ck_pool2d_geometry *g,
+                                         const ck_dropout_mask *dropout, ptrdiff_t first_row, ptrdiff_t rows) {
+    if (g->channels <= 0) return;
+    if (dropout) {
+        backward_disjoint_rows(grad, indices, dx, g, dropout, first_row, rows);
+    } else {
+        backward_disjoint_rows(grad, indices, dx, g, 0, first_row, rows);
     }
 }
 

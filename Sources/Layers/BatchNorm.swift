@@ -156,18 +156,17 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
         // y = (x - mean) * factor + beta, then max(_, 0) when applyingReLU.
         let y = channelAffine(
             x, layout, shift: mean, factor: factor, offset: betaValues, gradient: nil, gradientFactor: nil,
-            relu: applyingReLU)
+            applyingReLU: applyingReLU)
 
         let inputs = [input] + (gamma.map { [$0] } ?? []) + (beta.map { [$0] } ?? [])
         let training = context.isTraining
         let hasGamma = gamma != nil, hasBeta = beta != nil
         let operation = (training ? "batchNormTraining" : "batchNormInference") + (applyingReLU ? "+relu" : "")
+        // Through the ReLU first: the gradient where the output is positive, else 0.
+        let relu = applyingReLU ? FusedReLU(output: y, shift: mean, factor: factor, offset: betaValues) : nil
         return Variable.record(operation, value: y, inputs: inputs) { g in
-            // Through the ReLU first: the gradient where the output is positive, else 0 (the Float
-            // channels-last kernels apply this mask as they read g).
-            let mask = applyingReLU ? y : nil
             // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * invStd.
-            let (sumG, sumGX) = channelGradientSums(g, x, layout, shift: mean, reluOutput: mask)
+            let (sumG, sumGX) = channelGradientSums(g, x, layout, shift: mean, relu: relu)
             var dGamma = [Double](repeating: 0, count: channels)
             for c in 0..<channels { dGamma[c] = sumGX[c] * invStd[c] }
             // Inference: dx = factor * g. Training (the batch statistics depend on x):
@@ -184,7 +183,7 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
             }
             let dx = channelAffine(
                 x, layout, shift: mean, factor: slope, offset: shiftTerm, gradient: g, gradientFactor: factor,
-                reluOutput: mask)
+                relu: relu)
             var result: [Tensor<Scalar>?] = [dx]
             if hasGamma { result.append(Tensor(shape: [channels], scalars: dGamma.map { Scalar($0) })) }
             if hasBeta { result.append(Tensor(shape: [channels], scalars: sumG.map { Scalar($0) })) }
@@ -264,26 +263,40 @@ private func dispatchSums<Scalar: TensorScalar>(
     }
 }
 
-/// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` first masked by
-/// `reluOutput > 0` when that is given (the gradient through a ReLU whose output it is).
+/// The ReLU fused after a batch normalization, as its backward pass needs it: the output (the
+/// Swift loops mask the gradient with `output > 0`) and the normalization's affine map (the Float
+/// channels-last kernels recompute `map(x) > 0` from `x`, with the same Float arithmetic as the
+/// forward pass, instead of reading the output).
+struct FusedReLU<Scalar: TensorScalar> {
+    let output: Tensor<Scalar>
+    let shift: [Double]
+    let factor: [Double]
+    let offset: [Double]
+
+    /// The affine map in the Float parameters the forward kernel ran with.
+    var floatMap: BatchNormKernels.AffineMap {
+        BatchNormKernels.AffineMap(
+            shift: shift.map { Float($0) }, factor: factor.map { Float($0) }, offset: offset.map { Float($0) })
+    }
+}
+
+/// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` first taken through `relu`
+/// when that is given (0 where its output is not positive).
 func channelGradientSums<Scalar: TensorScalar>(
-    _ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], reluOutput: Tensor<Scalar>? = nil
+    _ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], relu: FusedReLU<Scalar>? = nil
 ) -> (sumG: [Double], sumGX: [Double]) {
     precondition(g.shape == x.shape, "batchNorm backward: gradient shape \(g.shape) differs from input shape \(x.shape)")
     if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
         return g.withUnsafeBufferPointer { gb in
             x.withUnsafeBufferPointer { xb in
-                (reluOutput ?? x).withUnsafeBufferPointer { mb in
-                    BatchNormKernels.gradientSums(
-                        UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)),
-                        mask: reluOutput == nil ? nil : UnsafePointer<Float>(OpaquePointer(mb.baseAddress!)),
-                        rows: layout.outer, channels: layout.channels, shift: shift)
-                }
+                BatchNormKernels.gradientSums(
+                    UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)),
+                    relu: relu?.floatMap, rows: layout.outer, channels: layout.channels, shift: shift)
             }
         }
     }
-    if let reluOutput {
-        return channelGradientSums(Tensor.reluBackward(gradient: g, output: reluOutput), x, layout, shift: shift)
+    if let relu {
+        return channelGradientSums(Tensor.reluBackward(gradient: g, output: relu.output), x, layout, shift: shift)
     }
     var sumG = [Double](repeating: 0, count: layout.channels)
     var sumGX = [Double](repeating: 0, count: layout.channels)
@@ -313,11 +326,11 @@ func channelGradientSums<Scalar: TensorScalar>(
 }
 
 /// `out = (x - shift[c]) * factor[c] + offset[c]`, plus `g * gradientFactor[c]` when `gradient` is
-/// given (with `g` masked by `reluOutput > 0` when that is given too); then, when `relu` is set (a
-/// forward pass, no gradient), `out` replaced by `out > 0 ? out : 0`.
+/// given (with `g` first taken through `relu` when that is given too); then, when `applyingReLU`
+/// (a forward pass, no gradient), `out` replaced by `out > 0 ? out : 0`.
 func channelAffine<Scalar: TensorScalar>(
     _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], factor: [Double], offset: [Double],
-    gradient: Tensor<Scalar>?, gradientFactor: [Double]?, relu: Bool = false, reluOutput: Tensor<Scalar>? = nil
+    gradient: Tensor<Scalar>?, gradientFactor: [Double]?, applyingReLU: Bool = false, relu: FusedReLU<Scalar>? = nil
 ) -> Tensor<Scalar> {
     let s = shift.map { Scalar($0) }, f = factor.map { Scalar($0) }, o = offset.map { Scalar($0) }
     let gf = gradientFactor.map { $0.map { Scalar($0) } } ?? []
@@ -328,33 +341,28 @@ func channelAffine<Scalar: TensorScalar>(
     if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
         return x.withUnsafeBufferPointer { xb in
             (gradient ?? x).withUnsafeBufferPointer { gb in
-                (reluOutput ?? x).withUnsafeBufferPointer { mb in
-                    Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
-                        let xp = UnsafePointer<Float>(OpaquePointer(xb.baseAddress!))
-                        let op = UnsafeMutablePointer<Float>(OpaquePointer(out))
-                        let parameters = (s.map { Float($0) }, f.map { Float($0) }, o.map { Float($0) })
-                        if gradient != nil {
-                            BatchNormKernels.affineBackward(
-                                UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), xp,
-                                mask: reluOutput == nil ? nil : UnsafePointer<Float>(OpaquePointer(mb.baseAddress!)), op,
-                                rows: layout.outer, shift: parameters.0, factor: parameters.1, offset: parameters.2,
-                                gradientFactor: gf.map { Float($0) })
-                        } else {
-                            BatchNormKernels.affine(
-                                xp, op, rows: layout.outer, shift: parameters.0, factor: parameters.1,
-                                offset: parameters.2, relu: relu)
-                        }
+                Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
+                    let xp = UnsafePointer<Float>(OpaquePointer(xb.baseAddress!))
+                    let op = UnsafeMutablePointer<Float>(OpaquePointer(out))
+                    let map = BatchNormKernels.AffineMap(
+                        shift: shift.map { Float($0) }, factor: factor.map { Float($0) }, offset: offset.map { Float($0) })
+                    if gradient != nil {
+                        BatchNormKernels.affineBackward(
+                            UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), xp, relu: relu?.floatMap, op,
+                            rows: layout.outer, map: map, gradientFactor: gf.map { Float($0) })
+                    } else {
+                        BatchNormKernels.affine(xp, op, rows: layout.outer, map: map, relu: applyingReLU)
                     }
                 }
             }
         }
     }
-    if let gradient, let reluOutput {
+    if let gradient, let relu {
         return channelAffine(
             x, layout, shift: shift, factor: factor, offset: offset,
-            gradient: Tensor.reluBackward(gradient: gradient, output: reluOutput), gradientFactor: gradientFactor)
+            gradient: Tensor.reluBackward(gradient: gradient, output: relu.output), gradientFactor: gradientFactor)
     }
-    if relu {
+    if applyingReLU {
         var y = channelAffine(x, layout, shift: shift, factor: factor, offset: offset, gradient: nil, gradientFactor: nil)
         y.apply(.relu)
         return y

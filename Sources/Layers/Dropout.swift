@@ -37,15 +37,46 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
         if Scalar.self == Float.self, rate < 1, let x = input.value as? Tensor<Float> {
             // Float: the mask of `dropoutMask` generated and applied in one pass, forward and
             // backward, from the same single draw (nothing mask-sized is stored).
-            let (threshold, scale) = dropoutThreshold(rate: rate)
-            let key = context.generator.next()
-            let y = x.droppingOut(key: key, threshold: threshold, scale: Float(scale))
+            let mask = streamMask(&context.generator)
+            let y = x.droppingOut(mask)
             return Variable.record("dropout", value: y as! Tensor<Scalar>, inputs: [input]) { g in
-                [(g as! Tensor<Float>).droppingOut(key: key, threshold: threshold, scale: Float(scale)) as? Tensor<Scalar>]
+                [(g as! Tensor<Float>).droppingOut(mask) as? Tensor<Scalar>]
             }
         }
         let mask: Tensor<Scalar> = dropoutMask(shape: input.shape, rate: rate, generator: &context.generator)
         return applyDropoutMask(input, mask, operation: "dropout")
+    }
+
+    /// This layer and the max pooling `pool` that follows it as one operation (what a
+    /// ``Sequential`` runs for that pair): the pooling reads the input through the dropout mask,
+    /// so the dropout output is never written, and the backward pass writes the input gradient in
+    /// one pass for windows that do not overlap. The same values, gradients and random draws as
+    /// the two layers one after the other. `nil` (nothing drawn) where that does not apply: not
+    /// training, a rate of 0 or 1, not Float, or an odd channel count.
+    func forward(_ input: Variable<Scalar>, followedBy pool: MaxPool2D<Scalar>, context: inout ForwardContext) -> Variable<Scalar>? {
+        guard context.isTraining, rate > 0, rate < 1, Scalar.self == Float.self, input.rank == 4,
+              input.shape[3] % 2 == 0, let x = input.value as? Tensor<Float> else { return nil }
+        _ = requireBuilt()
+        _ = pool.requireBuilt()
+        let mask = streamMask(&context.generator)
+        let (poolSize, strides, padding) = (pool.poolSize, pool.strides, pool.padding)
+        let recording = GradientRecording.isEnabled && input.requiresGradient
+        let (output, indices) = x.maxPool2DOfDropout(
+            mask, poolSize: poolSize, strides: strides, padding: padding, withIndices: recording)
+        guard recording, let indices else { return Variable(output as! Tensor<Scalar>) }
+        let inputShape = input.shape
+        return Variable.record("dropout+maxPool2D", value: output as! Tensor<Scalar>, inputs: [input]) { g in
+            [Tensor<Float>.maxPool2DOfDropoutBackward(
+                gradient: g as! Tensor<Float>, indices: indices, inputShape: inputShape, poolSize: poolSize,
+                strides: strides, padding: padding, mask: mask) as? Tensor<Scalar>]
+        }
+    }
+
+    /// The Float mask of this layer's rate, keyed by one draw from `generator` (the draw
+    /// ``dropoutMask(shape:rate:generator:)`` makes).
+    private func streamMask(_ generator: inout SeededGenerator) -> DropoutMask {
+        let (threshold, scale) = dropoutThreshold(rate: rate)
+        return DropoutMask(key: generator.next(), threshold: threshold, scale: Float(scale))
     }
 }
 

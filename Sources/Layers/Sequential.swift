@@ -70,6 +70,14 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
                 i += 2
                 continue
             }
+            // A dropout directly followed by a max pooling: the pooling reads through the mask.
+            if i + 1 < layers.count, let dropout = layers[i] as? Dropout<Scalar>,
+               let pool = layers[i + 1] as? MaxPool2D<Scalar>,
+               let y = dropout.forward(x, followedBy: pool, context: &context) {
+                x = y
+                i += 2
+                continue
+            }
             x = layers[i].forward(x, context: &context)
             i += 1
         }

@@ -68,6 +68,20 @@ extension Tensor {
             Scalar.applyBinary(op, pa, 0, pb, 1, out, n)
             return
         }
+        // Float, one operand a row repeated along the leading axes (a bias of the last axis): one
+        // C kernel over all the rows, split across cores, instead of one call per row.
+        if Scalar.self == Float.self, let kernel = ElementwiseKernels.binary(op) {
+            let f = { (p: UnsafePointer<Scalar>) in UnsafePointer<Float>(OpaquePointer(p)) }
+            let o = UnsafeMutablePointer<Float>(OpaquePointer(out))
+            if aShape == outShape, let width = Broadcasting.repeatedRowWidth(bShape, in: outShape) {
+                ElementwiseKernels.binaryRows(kernel, f(pa), row: f(pb), o, rows: n / width, width: width, rowIsLeft: false)
+                return
+            }
+            if bShape == outShape, let width = Broadcasting.repeatedRowWidth(aShape, in: outShape) {
+                ElementwiseKernels.binaryRows(kernel, f(pb), row: f(pa), o, rows: n / width, width: width, rowIsLeft: true)
+                return
+            }
+        }
         let loop = StridedLoop(
             shape: outShape,
             strides: [Tensor.contiguousStrides(for: outShape),
@@ -168,22 +182,68 @@ extension Tensor {
     public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs.apply(.affine(scale: rhs, shift: 0)) }
 }
 
+/// The keep decisions of inverted dropout as a counter-based stream: element `i` of a tensor is
+/// kept (and multiplied by `scale`) when its 32 random bits are `>= threshold`; hash `j` is the
+/// SplitMix64 finalizer of `key + (j + 1) * 0x9E3779B97F4A7C15`, and elements `2j` and `2j + 1`
+/// take its high and low 32 bits. A mask is a few numbers: the backward pass regenerates it.
+package struct DropoutMask: Sendable, Equatable {
+    /// The stream's key (one draw from the layer's generator).
+    package let key: UInt64
+    /// Kept when the element's bits are at least this (`ceil(rate * 2^32)`).
+    package let threshold: UInt64
+    /// The factor of kept elements, `1 / (1 - rate)` in Float.
+    package let scale: Float
+
+    /// The mask of `key`, `threshold` and `scale`.
+    package init(key: UInt64, threshold: UInt64, scale: Float) {
+        (self.key, self.threshold, self.scale) = (key, threshold, scale)
+    }
+
+    /// The C kernels' form.
+    var kernelMask: ck_dropout_mask { ck_dropout_mask(key: key, threshold: threshold, scale: scale) }
+}
+
 extension Tensor where Scalar == Float {
-    /// Inverted dropout in one pass: `self[i] * (keep(i) ? scale : 0)`, the keep decision of element
-    /// `i` taken from a counter-based stream keyed by `key` (hash `j` is the SplitMix64 finalizer of
-    /// `key + (j + 1) * 0x9E3779B97F4A7C15`; elements `2j` and `2j + 1` are kept when its high and
-    /// low 32 bits are `>= threshold`). Applying it again with the same key to a gradient is the
-    /// backward pass, so no mask is stored. Split across cores; the result does not depend on it.
-    package func droppingOut(key: UInt64, threshold: UInt64, scale: Float) -> Tensor {
+    /// Inverted dropout in one pass: `self[i] * (kept(i) ? scale : 0)` with `mask`'s stream.
+    /// Applying it with the same mask to a gradient is the backward pass, so no mask is stored.
+    /// Split across cores; the result does not depend on it.
+    package func droppingOut(_ mask: DropoutMask) -> Tensor {
         Tensor.buildUninitialized(shape: shape) { out in
             withUnsafeBufferPointer { x in
                 let (xp, op, n) = (UncheckedSendable(x.baseAddress!), UncheckedSendable(out), x.count)
                 // Ranges of pairs, so every part starts at an even element.
                 Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14) { pairs in
                     let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, n)
-                    ck_dropout_f32(xp.value + first, op.value + first, first, end - first, key, threshold, scale)
+                    ck_dropout_f32(
+                        xp.value + first, op.value + first, first, end - first, mask.key, mask.threshold, mask.scale)
                 }
             }
+        }
+    }
+}
+
+extension Broadcasting {
+    /// The length of the row that `shape` repeats when broadcast to `target`: its size when, leading
+    /// 1s removed, it is a proper suffix of `target` (`[C]` or `[1, 1, 1, C]` in `[N, H, W, C]`),
+    /// else `nil`.
+    static func repeatedRowWidth(_ shape: [Int], in target: [Int]) -> Int? {
+        let suffix = Array(shape.drop { $0 == 1 })
+        guard suffix.count < target.count, suffix == Array(target.suffix(suffix.count)) else { return nil }
+        let width = suffix.reduce(1, *)
+        return width > 0 ? width : nil
+    }
+}
+
+extension ElementwiseKernels {
+    /// `out[r, j] = op(a[r, j], row[j])`, or `op(row[j], a[r, j])` when `rowIsLeft`, split across cores.
+    static func binaryRows(
+        _ op: ck_binary_op, _ a: UnsafePointer<Float>, row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        rows: Int, width: Int, rowIsLeft: Bool
+    ) {
+        let (ap, rp, op2) = (UncheckedSendable(a), UncheckedSendable(row), UncheckedSendable(out))
+        Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / width)) { range in
+            let offset = range.lowerBound * width
+            ck_binary_rows_f32(op, ap.value + offset, rp.value, op2.value + offset, range.count, width, rowIsLeft ? 1 : 0)
         }
     }
 }

@@ -14,16 +14,20 @@ import CKernels
 /// order, so the results do not depend on the number of threads.
 package enum BatchNormKernels {
     /// The wide-row view of `rows` rows of `channels`.
-    package struct Tiling {
-        package let channels: Int
-        package let copies: Int
-        package var width: Int { channels * copies }
+    struct Tiling {
+        /// Channels per row of the tensor.
+        let channels: Int
+        /// Rows of channels side by side in a wide row.
+        let copies: Int
+        /// Elements per wide row.
+        var width: Int { channels * copies }
         /// Rows of `width` elements.
-        package let wideRows: Int
+        let wideRows: Int
         /// Rows of `channels` elements after them.
-        package let tailRows: Int
+        let tailRows: Int
 
-        package init(rows: Int, channels: Int) {
+        /// The view of `rows` rows of `channels`.
+        init(rows: Int, channels: Int) {
             self.channels = channels
             // A multiple of 16 lanes, at least 64 wide, unless that makes the row too long.
             var copies = 16 / Tiling.gcd(channels, 16)
@@ -35,7 +39,7 @@ package enum BatchNormKernels {
         }
 
         /// `values` (one per channel) repeated `copies` times.
-        package func repeated<T>(_ values: [T]) -> [T] {
+        func repeated<T>(_ values: [T]) -> [T] {
             copies == 1 ? values : Array([[T]](repeating: values, count: copies).joined())
         }
 
@@ -43,15 +47,15 @@ package enum BatchNormKernels {
     }
 
     /// Elements per thread (and per statistics block) below which work is not split.
-    package static let elementsPerBlock = 1 << 15
+    static let elementsPerBlock = 1 << 15
 
     /// Wide rows per block of `tiling`.
-    package static func blockRows(_ tiling: Tiling) -> Int { Swift.max(1, elementsPerBlock / tiling.width) }
+    static func blockRows(_ tiling: Tiling) -> Int { Swift.max(1, elementsPerBlock / tiling.width) }
 
     /// Per-channel sums of two quantities (`body(rows, count, width, first, second)` adds them over
     /// `count` rows of `width` starting at row `rows`), over fixed blocks of wide rows in parallel,
     /// then over the tail rows, folded to one value per channel in a fixed order.
-    package static func blockSums(
+    static func blockSums(
         _ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
     ) -> ([Double], [Double]) {
         let (width, channels) = (tiling.width, tiling.channels)
@@ -118,25 +122,62 @@ package enum BatchNormKernels {
         return (mean, variance)
     }
 
-    /// Per channel: the sums of `g` (masked by `mask > 0` when given) and of that times `x - shift`.
+    /// A per-channel affine map `(x - shift) * factor + offset` in Float, as the kernels apply it.
+    package struct AffineMap {
+        /// Subtracted first.
+        package let shift: [Float]
+        /// Then multiplied.
+        package let factor: [Float]
+        /// Then added.
+        package let offset: [Float]
+
+        /// The map with one value per channel in each array.
+        package init(shift: [Float], factor: [Float], offset: [Float]) {
+            precondition(shift.count == factor.count && factor.count == offset.count, "AffineMap: parameter counts differ")
+            (self.shift, self.factor, self.offset) = (shift, factor, offset)
+        }
+
+        /// Calls `body` with the parameters repeated for `tiling`'s wide rows.
+        func withRepeated<R>(_ tiling: Tiling, _ body: (ck_channel_relu) -> R) -> R {
+            let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
+            return s.withUnsafeBufferPointer { sp in
+                f.withUnsafeBufferPointer { fp in
+                    o.withUnsafeBufferPointer { op in
+                        body(ck_channel_relu(shift: sp.baseAddress!, factor: fp.baseAddress!, offset: op.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with a pointer to `relu`'s repeated parameters, or `nil`.
+    static func withReLU<R>(_ relu: AffineMap?, _ tiling: Tiling, _ body: (UnsafePointer<ck_channel_relu>?) -> R) -> R {
+        guard let relu else { return body(nil) }
+        return relu.withRepeated(tiling) { parameters in withUnsafePointer(to: parameters) { body($0) } }
+    }
+
+    /// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` taken as 0 where the
+    /// affine map `relu` of `x` is not `> 0` when `relu` is given (the gradient through a ReLU
+    /// after that map, recomputed from `x` exactly as ``affine(_:_:rows:map:relu:)`` computes it).
     package static func gradientSums(
-        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, rows: Int, channels: Int,
-        shift: [Double]
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, rows: Int, channels: Int, shift: [Double]
     ) -> (sumG: [Double], sumGX: [Double]) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let (gp, xp, mp) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask))
-        return tiling.repeated(shift).withUnsafeBufferPointer { k in
-            let kp = UncheckedSendable(k.baseAddress!)
-            return blockSums(tiling) { row, count, width, sumG, sumGX in
-                let offset = row * channels
-                ck_channel_gradient_sums_f32(
-                    gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, count, width, kp.value, sumG, sumGX)
+        let (gp, xp) = (UncheckedSendable(g), UncheckedSendable(x))
+        return withReLU(relu, tiling) { reluParameters in
+            let rp = UncheckedSendable(reluParameters)
+            return tiling.repeated(shift).withUnsafeBufferPointer { k in
+                let kp = UncheckedSendable(k.baseAddress!)
+                return blockSums(tiling) { row, count, width, sumG, sumGX in
+                    let offset = row * channels
+                    ck_channel_gradient_sums_f32(gp.value + offset, xp.value + offset, rp.value, count, width, kp.value, sumG, sumGX)
+                }
             }
         }
     }
 
     /// Runs `body(row, count, width)` over the wide rows in parallel, then over the tail rows.
-    package static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
+    static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
             Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in
@@ -146,50 +187,42 @@ package enum BatchNormKernels {
         if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
     }
 
-    /// `out = (x - shift) * factor + offset` per channel, then `max`-like ReLU (`v > 0 ? v : 0`) when `relu`.
+    /// `out = map(x)` per channel, then replaced by `out > 0 ? out : 0` when `relu`.
     package static func affine(
-        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, shift: [Float], factor: [Float],
-        offset: [Float], relu: Bool
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, map: AffineMap, relu: Bool
     ) {
-        let tiling = Tiling(rows: rows, channels: shift.count)
-        let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
+        let tiling = Tiling(rows: rows, channels: map.shift.count)
         let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
-        s.withUnsafeBufferPointer { sp in
-            f.withUnsafeBufferPointer { fp in
-                o.withUnsafeBufferPointer { offp in
-                    let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!))
-                    forEachRows(tiling) { row, count, width in
-                        let offset = row * tiling.channels
-                        ck_channel_affine_f32(
-                            xp.value + offset, op.value + offset, count, width, p.value.0, p.value.1, p.value.2, relu ? 1 : 0)
-                    }
-                }
+        map.withRepeated(tiling) { parameters in
+            let p = UncheckedSendable(parameters)
+            forEachRows(tiling) { row, count, width in
+                let offset = row * tiling.channels
+                ck_channel_affine_f32(
+                    xp.value + offset, op.value + offset, count, width, p.value.shift, p.value.factor, p.value.offset,
+                    relu ? 1 : 0)
             }
         }
     }
 
-    /// `out = m * gradientFactor + (x - shift) * factor + offset` per channel, with `m` the
-    /// gradient masked by `mask > 0` when `mask` is given.
+    /// `out = m * gradientFactor + map(x)` per channel, with `m` the gradient masked as in
+    /// ``gradientSums(_:_:relu:rows:channels:shift:)``.
     package static func affineBackward(
-        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, _ out: UnsafeMutablePointer<Float>,
-        rows: Int, shift: [Float], factor: [Float], offset: [Float], gradientFactor: [Float]
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, _ out: UnsafeMutablePointer<Float>,
+        rows: Int, map: AffineMap, gradientFactor: [Float]
     ) {
-        let tiling = Tiling(rows: rows, channels: shift.count)
-        let (s, f, o, gf) = (
-            tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset), tiling.repeated(gradientFactor)
-        )
-        let (gp, xp, mp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(mask), UncheckedSendable(out))
-        s.withUnsafeBufferPointer { sp in
-            f.withUnsafeBufferPointer { fp in
-                o.withUnsafeBufferPointer { offp in
-                    gf.withUnsafeBufferPointer { gfp in
-                        let p = UncheckedSendable((sp.baseAddress!, fp.baseAddress!, offp.baseAddress!, gfp.baseAddress!))
-                        forEachRows(tiling) { row, count, width in
-                            let offset = row * tiling.channels
-                            ck_channel_affine_backward_f32(
-                                gp.value + offset, xp.value + offset, mp.value.map { $0 + offset }, op.value + offset,
-                                count, width, p.value.0, p.value.1, p.value.2, p.value.3)
-                        }
+        let tiling = Tiling(rows: rows, channels: map.shift.count)
+        let (gp, xp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(out))
+        withReLU(relu, tiling) { reluParameters in
+            let rp = UncheckedSendable(reluParameters)
+            map.withRepeated(tiling) { parameters in
+                let p = UncheckedSendable(parameters)
+                tiling.repeated(gradientFactor).withUnsafeBufferPointer { gf in
+                    let gfp = UncheckedSendable(gf.baseAddress!)
+                    forEachRows(tiling) { row, count, width in
+                        let offset = row * tiling.channels
+                        ck_channel_affine_backward_f32(
+                            gp.value + offset, xp.value + offset, rp.value, op.value + offset, count, width,
+                            p.value.shift, p.value.factor, p.value.offset, gfp.value)
                     }
                 }
             }

@@ -306,6 +306,55 @@ extension Tensor {
     }
 }
 
+extension Tensor where Scalar == Float {
+    /// Max pooling of `droppingOut(mask)` without materializing the dropout output: the same
+    /// values (and, `withIndices`, the same indices) as ``maxPool2DWithIndices(poolSize:strides:padding:)``
+    /// of it. The last axis (channels) must have an even size (pairs of elements share a hash).
+    package func maxPool2DOfDropout(
+        _ mask: DropoutMask, poolSize: (Int, Int), strides: (Int, Int)?, padding: Padding, withIndices: Bool
+    ) -> (output: Tensor, indices: [Int32]?) {
+        let geometry = Pool2DGeometry(
+            inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
+        precondition(geometry.channels % 2 == 0, "maxPool2DOfDropout: the channel count of shape \(shape) is odd")
+        precondition(count <= Int(Int32.max), "maxPool2D: input of shape \(shape) is too large for 32-bit indices")
+        let outCount = geometry.outputShape.reduce(1, *)
+        var indices = [Int32](unsafeUninitializedCapacity: withIndices ? outCount : 0) { _, n in n = withIndices ? outCount : 0 }
+        let output = withUnsafeBufferPointer { input in
+            indices.withUnsafeMutableBufferPointer { idx in
+                Tensor.buildUninitialized(shape: geometry.outputShape) { out in
+                    guard let x = input.baseAddress else { return }
+                    PoolingKernels.maxPool(geometry, x, out, withIndices ? idx.baseAddress : nil, dropout: mask)
+                }
+            }
+        }
+        return (output, withIndices ? indices : nil)
+    }
+
+    /// The gradient with respect to the input of ``maxPool2DOfDropout(_:poolSize:strides:padding:withIndices:)``:
+    /// the max-pooling gradient times the dropout mask, in one pass for windows that do not overlap.
+    package static func maxPool2DOfDropoutBackward(
+        gradient: Tensor, indices: [Int32], inputShape: [Int], poolSize: (Int, Int), strides: (Int, Int)?,
+        padding: Padding, mask: DropoutMask
+    ) -> Tensor {
+        let geometry = Pool2DGeometry(
+            inputShape: inputShape, poolSize: poolSize, strides: strides, padding: padding,
+            operation: "maxPool2DBackward")
+        precondition(
+            gradient.shape == geometry.outputShape && indices.count == gradient.count && geometry.channels % 2 == 0,
+            "maxPool2DOfDropoutBackward: gradient shape \(gradient.shape) (with \(indices.count) indices) differs from the output shape \(geometry.outputShape) or the channel count is odd")
+        guard geometry.windowsAreDisjoint, gradient.count > 0 else {
+            return maxPool2DBackward(gradient: gradient, indices: indices, inputShape: inputShape).droppingOut(mask)
+        }
+        return gradient.withUnsafeBufferPointer { g in
+            indices.withUnsafeBufferPointer { idx in
+                Tensor.buildUninitialized(shape: inputShape) { dx in
+                    PoolingKernels.maxPoolBackwardDisjoint(geometry, g.baseAddress!, idx.baseAddress!, dx, dropout: mask)
+                }
+            }
+        }
+    }
+}
+
 // MARK: - Kernels (specialized for Float and Double through the dispatch above)
 
 private func maxPoolForward<T: BinaryFloatingPoint>(
@@ -405,24 +454,36 @@ enum PoolingKernels {
     /// Max pooling of every output row, with indices when `indices` is not `nil`.
     static func maxPool(
         _ geometry: Pool2DGeometry, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        _ indices: UnsafeMutablePointer<Int32>?
+        _ indices: UnsafeMutablePointer<Int32>?, dropout: DropoutMask? = nil
     ) {
         let (xp, op, ip) = (UncheckedSendable(x), UncheckedSendable(out), UncheckedSendable(indices))
-        forEachRowRange(geometry, rows: geometry.batch * geometry.outputHeight,
-                        rowElements: geometry.outputWidth * geometry.channels) { g, range in
-            ck_max_pool2d_f32(xp.value, op.value, ip.value, g, range.lowerBound, range.count)
+        withOptionalPointer(to: dropout?.kernelMask) { mask in
+            let mp = UncheckedSendable(mask)
+            forEachRowRange(geometry, rows: geometry.batch * geometry.outputHeight,
+                            rowElements: geometry.outputWidth * geometry.channels) { g, range in
+                ck_max_pool2d_f32(xp.value, op.value, ip.value, g, mp.value, range.lowerBound, range.count)
+            }
         }
     }
 
     /// The disjoint-window backward pass over every input row (writes all of `dx`).
     static func maxPoolBackwardDisjoint(
         _ geometry: Pool2DGeometry, _ grad: UnsafePointer<Float>, _ indices: UnsafePointer<Int32>,
-        _ dx: UnsafeMutablePointer<Float>
+        _ dx: UnsafeMutablePointer<Float>, dropout: DropoutMask? = nil
     ) {
         let (gp, ip, dp) = (UncheckedSendable(grad), UncheckedSendable(indices), UncheckedSendable(dx))
-        forEachRowRange(geometry, rows: geometry.batch * geometry.height, rowElements: geometry.width * geometry.channels) { g, range in
-            ck_max_pool2d_backward_disjoint_f32(gp.value, ip.value, dp.value, g, range.lowerBound, range.count)
+        withOptionalPointer(to: dropout?.kernelMask) { mask in
+            let mp = UncheckedSendable(mask)
+            forEachRowRange(geometry, rows: geometry.batch * geometry.height, rowElements: geometry.width * geometry.channels) { g, range in
+                ck_max_pool2d_backward_disjoint_f32(gp.value, ip.value, dp.value, g, mp.value, range.lowerBound, range.count)
+            }
         }
+    }
+
+    /// Calls `body` with a pointer to `value`, or `nil`.
+    private static func withOptionalPointer<T, R>(to value: T?, _ body: (UnsafePointer<T>?) -> R) -> R {
+        guard let value else { return body(nil) }
+        return withUnsafePointer(to: value) { body($0) }
     }
 
     /// Calls `body` with the kernel geometry on ranges of `rows` rows of `rowElements` elements, in parallel.

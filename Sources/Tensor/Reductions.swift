@@ -1,3 +1,5 @@
+import CKernels
+
 // Reductions along any set of axes, with or without keeping the reduced dimensions.
 
 extension Tensor {
@@ -31,6 +33,16 @@ extension Tensor {
         let keptShape = reducedShape(axes, keepDims: true)
         if op != .sum {
             precondition(axes.allSatisfy { shape[$0] > 0 }, "\(op): cannot reduce an empty axis of shape \(shape)")
+        }
+        // Float sums over leading axes (a bias gradient: [N, H, W, C] -> [C]) of a long tensor: the
+        // C kernel over fixed blocks of rows in parallel.
+        if op == .sum, Scalar.self == Float.self, let k = axes.last, axes == Array(0...k), k + 1 < rank,
+           count >= 2 * ReductionKernels.elementsPerBlock {
+            let width = shape[(k + 1)...].reduce(1, *)
+            let sums = withUnsafeBufferPointer { input in
+                ReductionKernels.sumRows(UnsafePointer<Float>(OpaquePointer(input.baseAddress!)), rows: count / width, width: width)
+            }
+            return Tensor(shape: reducedShape(axes, keepDims: keepDims), scalars: sums.map { Scalar($0) })
         }
         let initial: Scalar = op == .sum ? 0 : (op == .max ? -Scalar.infinity : Scalar.infinity)
         var out = [Scalar](repeating: initial, count: keptShape.reduce(1, *))
@@ -148,5 +160,33 @@ extension Tensor {
         }
         let reduced = sum(alongAxes: axes, keepDims: true)
         return reduced.reshaped(to: targetShape)
+    }
+}
+
+/// Float reductions on the C kernels of `CKernels`.
+enum ReductionKernels {
+    /// Elements per block of rows (and per thread).
+    static let elementsPerBlock = 1 << 16
+
+    /// The column sums of `rows` rows of `width`: each fixed block of rows summed on its own (in
+    /// parallel), then the blocks added in order, so the result does not depend on the threads.
+    static func sumRows(_ x: UnsafePointer<Float>, rows: Int, width: Int) -> [Float] {
+        let blockRows = Swift.max(1, elementsPerBlock / width)
+        let blocks = (rows + blockRows - 1) / blockRows
+        var partials = [Float](repeating: 0, count: blocks * width)
+        partials.withUnsafeMutableBufferPointer { p in
+            let (xp, pp) = (UncheckedSendable(x), UncheckedSendable(p.baseAddress!))
+            Parallel.forEachRange(blocks) { range in
+                for b in range {
+                    let first = b * blockRows
+                    ck_sum_rows_f32(xp.value + first * width, pp.value + b * width, Swift.min(blockRows, rows - first), width)
+                }
+            }
+        }
+        var sums = [Float](repeating: 0, count: width)
+        for b in 0..<blocks {
+            for j in 0..<width { sums[j] += partials[b * width + j] }
+        }
+        return sums
     }
 }

@@ -178,4 +178,46 @@ struct DropoutTests {
         let lastValues = Set((0..<40).map { Self.run(last, Tensor<Float>.ones([5, 3]), seed: UInt64($0)).scalars[14] })
         #expect(lastValues == [0, 2])
     }
+
+    /// A Dropout directly followed by a MaxPool2D runs fused inside a Sequential (the pooling reads
+    /// through the mask): the output, the input gradient and the generator's state equal those of
+    /// the two layers called one after the other, for disjoint windows (2x2, also with padding and
+    /// an odd size) and overlapping ones (3x3 stride 2 same), at sizes split across threads, with
+    /// ties (ReLU-like zeros) and a NaN; odd channel counts are not fused and still agree.
+    @Test func fusedDropoutAndMaxPoolEqualTheTwoLayers() throws {
+        let cases: [(shape: [Int], pool: MaxPool2D<Float>)] = [
+            ([6, 40, 38, 32], MaxPool2D<Float>(2)),
+            ([5, 33, 35, 18], MaxPool2D<Float>(2, padding: .same)),
+            ([4, 37, 36, 34], MaxPool2D<Float>(3, strides: 2, padding: .same)),
+            ([3, 20, 22, 7], MaxPool2D<Float>(2)),
+        ]
+        for (shape, pool) in cases {
+            // Half the inputs are exactly 0 (as after a ReLU): many ties, and dropped elements tie with them.
+            var values = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: 61).scalars.map { Swift.max($0, 0) }
+            values[values.count / 3] = .nan
+            let x = Tensor<Float>(shape: shape, scalars: values)
+            let dropout = Dropout<Float>(0.25)
+            let model = try Sequential<Float>(inputShape: Array(shape.dropFirst()), seed: 1, layers: [dropout, pool])
+            var results: [[Float]] = [], draws: [UInt64] = []
+            for fused in [true, false] {
+                let input = Variable(x, requiresGradient: true)
+                var context = ForwardContext(mode: .training, seed: 77)
+                let y = fused ? model(input, context: &context) : pool(dropout(input, context: &context), context: &context)
+                if fused { #expect((y.operationName == "dropout+maxPool2D") == (shape[3] % 2 == 0), "\(shape)") }
+                let g = Tensor<Float>.uniform(y.shape, lower: -1, upper: 1, seed: 62)
+                y.backward(seed: g)
+                results.append(y.value.scalars.map { $0.isNaN ? -7 : $0 })
+                results.append(input.gradient!.scalars.map { $0.isNaN ? -7 : $0 })
+                draws.append(context.generator.next())
+                // Without gradients (withoutGradients in training mode): the same output, no indices kept.
+                var plain = ForwardContext(mode: .training, seed: 77)
+                let unrecorded = withoutGradients { model(Variable(x), context: &plain) }
+                #expect(unrecorded.value.scalars.map { $0.isNaN ? -7 : $0 } == results[results.count - 2], "\(shape)")
+            }
+            #expect(results[0] == results[2], "\(shape) output")
+            #expect(results[1] == results[3], "\(shape) input gradient")
+            #expect(draws[0] == draws[1], "\(shape) generator state")
+            #expect(results[1].contains(0) && results[1].contains { $0 != 0 && $0 != -7 })
+        }
+    }
 }

@@ -125,4 +125,32 @@ struct ElementwiseTests {
             #expect(same(inPlace.scalars, xs.map(f)), "\(op) in place")
         }
     }
+
+    /// A Float operand repeated along the leading axes (a bias) runs one C kernel over all rows
+    /// (split across threads): both sides, rows of 19 and 64, against the scalar definitions.
+    @Test(arguments: [[5, 41, 37, 19], [3, 31, 29, 64]])
+    func floatRowBroadcastEqualsTheScalarDefinitions(shape: [Int]) {
+        let x = Tensor<Float>.uniform(shape, lower: -2, upper: 2, seed: 53)
+        let width = shape.last!
+        let row = Tensor<Float>.uniform([width], lower: 0.5, upper: 2, seed: 54)
+        let rows4 = row.reshaped(to: [1, 1, 1, width])
+        let ops: [(BinaryOp, (Float, Float) -> Float)] = [
+            (.add, { $0 + $1 }), (.subtract, { $0 - $1 }), (.divide, { $0 / $1 }),
+            (.maximum, { $0 >= $1 || $0.isNaN ? $0 : $1 }),
+        ]
+        for (op, f) in ops {
+            let right = x.scalars.enumerated().map { i, v in f(v, row.scalars[i % width]) }
+            let left = x.scalars.enumerated().map { i, v in f(row.scalars[i % width], v) }
+            #expect(x.zip(row, op).scalars == right, "\(op) row on the right")
+            #expect(x.zip(rows4, op).scalars == right, "\(op) [1, 1, 1, C] row on the right")
+            #expect(row.zip(x, op).scalars == left, "\(op) row on the left")
+            var inPlace = x
+            inPlace.zipInPlace(row, op)
+            #expect(inPlace.scalars == right, "\(op) in place")
+        }
+        // A broadcast that is not a repeated row still takes the general path.
+        let column = Tensor<Float>.uniform([shape[0], 1, 1, 1], lower: -1, upper: 1, seed: 55)
+        let perImage = shape[1] * shape[2] * width
+        #expect((x + column).scalars == x.scalars.enumerated().map { i, v in v + column.scalars[i / perImage] })
+    }
 }

@@ -64,4 +64,23 @@ struct ReductionTests {
         #expect(x.max().scalar.isNaN)
         #expect(x.min().scalar.isNaN)
     }
+
+    /// Float sums over the leading axes of a long tensor (a bias gradient) run the C kernel over
+    /// fixed blocks of rows in parallel: against a Double sum, for rows of 19 and 128, to a shape
+    /// with and without the kept axes, and through sum(toShape:).
+    @Test(arguments: [[7, 43, 41, 19], [4, 23, 25, 128]])
+    func floatLeadingAxesSumsMatchDouble(shape: [Int]) {
+        let x = Tensor<Float>.uniform(shape, lower: -1, upper: 2, seed: 81)
+        let reference = Tensor<Double>(x).sum(alongAxes: [0, 1, 2])
+        let sums = x.sum(alongAxes: [0, 1, 2])
+        #expect(sums.shape == [shape[3]])
+        // Relative to the sum of magnitudes (tens of thousands of terms).
+        let magnitude = Tensor<Double>(x).abs().sum(alongAxes: [0, 1, 2])
+        #expect(maxRelativeDifference(Tensor<Double>(sums) / magnitude, reference / magnitude) < 1e-6)
+        #expect(x.sum(alongAxes: [0, 1, 2], keepDims: true) == sums.reshaped(to: [1, 1, 1, shape[3]]))
+        #expect(x.sum(toShape: [shape[3]]) == sums)
+        // Over the first two axes: rows of W * C.
+        let two = x.sum(alongAxes: [0, 1])
+        #expect(maxRelativeDifference(Tensor<Double>(two), Tensor<Double>(x).sum(alongAxes: [0, 1])) < 1e-4)
+    }
 }

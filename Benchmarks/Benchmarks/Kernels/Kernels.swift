@@ -1,5 +1,6 @@
 // Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions, the
-// fused bias + ReLU epilogue (forward and backward), 2x2 max pooling and 3x3 convolution.
+// fused bias + ReLU epilogue (forward and backward), max pooling, batch normalization, dropout and
+// 3x3 convolution.
 // Run from Benchmarks/: swift package benchmark --target Kernels
 import Benchmark
 import DeepLearning
@@ -82,9 +83,92 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
             blackHole(Tensor.maxPool2DBackward(gradient: pooled, indices: poolIndices, inputShape: activation.shape))
         }
     }
-    Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] forward (generic kernel)") { benchmark in
+    Benchmark("maxPool2D 2x2 [32,148,148,32] forward without indices (inference)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.maxPool2D(poolSize: (2, 2)))
+        }
+    }
+    Benchmark("maxPool2D 2x2 [32,148,148,32] backward with the geometry (disjoint windows, no zero fill)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Tensor.maxPool2DBackward(
+                gradient: pooled, indices: poolIndices, inputShape: activation.shape, poolSize: (2, 2)))
+        }
+    }
+    // xception-mini's pooling: 3x3 windows at stride 2, same padding.
+    Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] forward without indices (inference)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(activation.maxPool2D(poolSize: (3, 3), strides: (2, 2), padding: .same))
+        }
+    }
+    Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] forward with indices") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(activation.maxPool2DWithIndices(poolSize: (3, 3), strides: (2, 2), padding: .same))
+        }
+    }
+    let (pooled3, poolIndices3) = activation.maxPool2DWithIndices(poolSize: (3, 3), strides: (2, 2), padding: .same)
+    Benchmark("maxPool2D 3x3 stride 2 same [32,148,148,32] backward (overlapping windows)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Tensor.maxPool2DBackward(gradient: pooled3, indices: poolIndices3, inputShape: activation.shape))
+        }
+    }
+
+    // Batch normalization at vgg3's first block ([32, 150, 150, 32]): training forward (batch
+    // statistics, normalize) and forward + backward, and inference with the ReLU that follows it.
+    let normInput = Tensor<Float>.uniform([32, 150, 150, 32], lower: -1, upper: 3, seed: 10)
+    let normUpstream = Tensor<Float>.uniform([32, 150, 150, 32], lower: -1, upper: 1, seed: 11)
+    let normModel = try! Sequential<Float>(inputShape: [150, 150, 32], seed: 1) {
+        BatchNorm<Float>()
+        ReLU<Float>()
+    }
+    let norm = normModel.layers[0]
+    Benchmark("batchNorm training forward [32,150,150,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var context = ForwardContext(mode: .training)
+            blackHole(norm(Variable(normInput, requiresGradient: true), context: &context))
+        }
+    }
+    Benchmark("batchNorm training forward + backward [32,150,150,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var context = ForwardContext(mode: .training)
+            let input = Variable(normInput, requiresGradient: true)
+            norm(input, context: &context).backward(seed: normUpstream)
+            blackHole(input.gradient)
+        }
+    }
+    Benchmark("batchNorm + relu training forward + backward [32,150,150,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var context = ForwardContext(mode: .training)
+            let input = Variable(normInput, requiresGradient: true)
+            normModel(input, context: &context).backward(seed: normUpstream)
+            blackHole(input.gradient)
+        }
+    }
+    Benchmark("batchNorm + relu inference [32,150,150,32]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(normModel(normInput))
+        }
+    }
+
+    // Dropout(0.2) after cnn128's first convolution ([32, 128, 128, 128]), forward and backward.
+    let dropoutInput = Tensor<Float>.uniform([32, 128, 128, 128], lower: 0, upper: 1, seed: 12)
+    let dropout = Dropout<Float>(0.2)
+    var dropoutGenerator = SeededGenerator(seed: 1)
+    try! dropout.build(inputShape: [128, 128, 128], generator: &dropoutGenerator)
+    Benchmark("dropout 0.2 training forward + backward [32,128,128,128]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var context = ForwardContext(mode: .training, seed: 3)
+            let input = Variable(dropoutInput, requiresGradient: true)
+            dropout(input, context: &context).backward(seed: dropoutInput)
+            blackHole(input.gradient)
+        }
+    }
+
+    // xception-mini's residual sum at its second block ([32, 38, 38, 128]).
+    let residualA = Tensor<Float>.uniform([32, 38, 38, 128], lower: -1, upper: 1, seed: 13)
+    let residualB = Tensor<Float>.uniform([32, 38, 38, 128], lower: -1, upper: 1, seed: 14)
+    Benchmark("add [32,38,38,128] + [32,38,38,128]") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(residualA + residualB)
         }
     }
 

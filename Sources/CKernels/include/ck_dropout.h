@@ -11,6 +11,14 @@
 extern "C" {
 #endif
 
+/// The parameters of the dropout stream: an element is kept (and multiplied by scale) when its
+/// 32 random bits are >= threshold.
+typedef struct {
+    uint64_t key;
+    uint64_t threshold;
+    float scale;
+} ck_dropout_mask;
+
 /// out[i] = x[i] * (keep ? scale : 0) for i < count, element i being element first + i (first
 /// even) of the stream: hash j is the SplitMix64 finalizer of key + (j + 1) * 0x9E3779B97F4A7C15, element 2j
 /// takes its high 32 bits and element 2j + 1 its low 32 bits, and an element is kept when those

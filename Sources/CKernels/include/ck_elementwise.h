@@ -26,6 +26,11 @@ typedef enum {
 void ck_binary_f32(ck_binary_op op, const float *a, ptrdiff_t a_stride, const float *b, ptrdiff_t b_stride,
                    float *out, ptrdiff_t count);
 
+/// out[r, j] = op(a[r, j], row[j]) (or op(row[j], a[r, j]) when row_is_left is non-zero) for
+/// r < rows, j < width: a binary operation with one operand broadcast along the rows.
+void ck_binary_rows_f32(ck_binary_op op, const float *a, const float *row, float *out, ptrdiff_t rows,
+                        ptrdiff_t width, int row_is_left);
+
 /// The unary operations of ck_unary_f32 (p and q are their parameters).
 typedef enum {
     /// -x

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ck_dropout.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,16 +24,21 @@ typedef struct {
 /// Max pooling of the output rows [first_row, first_row + rows), row r being image r / out_h,
 /// output row r % out_h. A larger value or a NaN takes over in window order (row-major), so ties
 /// keep the first maximum and a NaN propagates. When indices is not NULL, it receives for every
-/// output element the flat input index of the element taken (indexed like out).
+/// output element the flat input index of the element taken (indexed like out). When dropout is
+/// not NULL, input element i is taken as x[i] * (kept ? scale : 0), the dropout of ck_dropout_f32
+/// with element i of its stream (channels must then be even): max pooling of a dropout output
+/// without that output.
 void ck_max_pool2d_f32(const float *x, float *out, int32_t *indices, const ck_pool2d_geometry *g,
-                       ptrdiff_t first_row, ptrdiff_t rows);
+                       const ck_dropout_mask *dropout, ptrdiff_t first_row, ptrdiff_t rows);
 
 /// The gradient of max pooling for windows that do not overlap (stride >= pool on both axes):
 /// writes every element of the input rows [first_row, first_row + rows) of dx (row r being image
 /// r / height, input row r % height): the upstream gradient where indices names the element, else
-/// 0. dx needs no zero fill.
+/// 0, multiplied by the element's dropout factor when dropout is not NULL (channels even). dx
+/// needs no zero fill.
 void ck_max_pool2d_backward_disjoint_f32(const float *grad, const int32_t *indices, float *dx,
-                                         const ck_pool2d_geometry *g, ptrdiff_t first_row, ptrdiff_t rows);
+                                         const ck_pool2d_geometry *g, const ck_dropout_mask *dropout,
+                                         ptrdiff_t first_row, ptrdiff_t rows);
 
 /// dx[indices[i]] += grad[i] for i < count, in order.
 void ck_scatter_add_f32(const float *grad, const int32_t *indices, float *dx, ptrdiff_t count);

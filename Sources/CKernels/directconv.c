@@ -333,18 +333,25 @@ static CK_AVX512 void backward_filter_avx512(const ck_conv_direct_shape *s, cons
     const ptrdiff_t vectors = padded / CK_LANES, rest = cout % CK_LANES;
     const ptrdiff_t plane = s->plane_height * s->plane_width;
     const __mmask16 tail = rest ? (__mmask16)((1u << rest) - 1) : (__mmask16)0xFFFF;
-    // Runs of up to 3 adjacent taps (1 with horizontal dilation), grouped by length: runs[L - 1].
-    const ptrdiff_t most = s->kernel_height * kw * channels;
-    ck_run runs[3][most];
-    ptrdiff_t run_counts[3] = {0, 0, 0};
+    // Runs of up to 3 adjacent taps (1 with horizontal dilation), grouped by length L: runs
+    // first[L - 1] ..< first[L - 1] + run_counts[L - 1] of one table.
     const ptrdiff_t longest = s->dilation_w == 1 ? 3 : 1;
+    const ptrdiff_t per_row = (kw + longest - 1) / longest;
+    ck_run runs[s->kernel_height * channels * per_row];
+    ptrdiff_t run_counts[3] = {0, 0, 0}, first[3];
+    for (ptrdiff_t b0 = 0; b0 < kw; b0 += longest) run_counts[(kw - b0 < longest ? kw - b0 : longest) - 1]++;
+    first[2] = 0;
+    first[1] = (run_counts[2] *= s->kernel_height * channels);
+    first[0] = first[1] + (run_counts[1] *= s->kernel_height * channels);
+    run_counts[0] *= s->kernel_height * channels;
+    ptrdiff_t filled[3] = {first[0], first[1], first[2]};
     for (ptrdiff_t a = 0; a < s->kernel_height; a++) {
         for (ptrdiff_t c = 0; c < channels; c++) {
             for (ptrdiff_t b0 = 0; b0 < kw; b0 += longest) {
                 const ptrdiff_t length = kw - b0 < longest ? kw - b0 : longest;
                 ck_run run = {c * plane + a * s->dilation_h * s->plane_width + b0 * s->dilation_w,
                               (a * kw + b0) * channels + c};
-                runs[length - 1][run_counts[length - 1]++] = run;
+                runs[filled[length - 1]++] = run;
             }
         }
     }
@@ -360,7 +367,7 @@ static CK_AVX512 void backward_filter_avx512(const ck_conv_direct_shape *s, cons
                 const ptrdiff_t count = s->out_width - j0 < segment ? s->out_width - j0 : segment;
                 for (int l = 2; l >= 0; l--) {
                     if (run_counts[l] == 0) continue;
-                    filter_runs[l][v - 1](s->stride_w, base + j0 * s->stride_w, runs[l], run_counts[l],
+                    filter_runs[l][v - 1](s->stride_w, base + j0 * s->stride_w, runs + first[l], run_counts[l],
                                           g + j0 * cout + v0 * CK_LANES, cout, count, last, dw + v0 * CK_LANES,
                                           channels, padded);
                 }

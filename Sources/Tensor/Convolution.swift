@@ -2,9 +2,9 @@
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
 // except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift), and Float convolutions with
-// at most 4 input channels, whose forward pass and filter gradient run as a direct kernel (see
-// DirectConvolution.swift);
+// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift); in Float, every kernel
+// larger than 1x1 (and 1x1 kernels with at most 4 input channels) runs its forward pass, where it is
+// not Winograd, and its filter gradient as a direct kernel (see DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
 // entry points dispatch once per call to code specialized for Float or Double.
@@ -124,8 +124,8 @@ extension Tensor {
     ///
     /// Where the convolution runs as Winograd (3x3 kernels at stride 1 and dilation 1 with at least
     /// 16 input and output channels), the epilogue runs inside its output transform, and where it
-    /// runs as the direct kernel (Float, at most 4 input channels) inside its register tiles, saving
-    /// a pass over the output; elsewhere it is the two calls in sequence.
+    /// runs as the direct kernel (Float, see `ConvKernels.directApplies`) inside its register tiles,
+    /// saving a pass over the output; elsewhere it is the two calls in sequence.
     /// - Parameters:
     ///   - filter: the kernel, `[KH, KW, Cin, Cout]`.
     ///   - bias: `[Cout]`, or `nil` for none.

@@ -1,34 +1,45 @@
 import CKernels
 
-// Direct convolution for few input channels (the seed models' 1- and 3-channel first layers), Float:
-// the forward pass with the fused bias + ReLU epilogue and the filter gradient, as the C kernels of
-// CKernels/directconv.c.
+// Direct convolution, Float: the forward pass with the fused bias + ReLU epilogue and the filter
+// gradient, as the C kernels of CKernels/directconv.c, for every kernel larger than 1x1 (forward:
+// where Winograd does not apply) and for 1x1 kernels with few input channels.
 //
-// With K = KH * KW * Cin = 9 or 27, im2col + sgemm is a GEMM with a tiny inner dimension (OpenBLAS
-// reaches a fraction of its peak, and zeroes its output in a separate pass first) and the filter
-// gradient a GEMM with a tiny output over a huge inner dimension (one BLAS thread). Here the input
-// is copied once to a planar zero-padded layout `[N, Cin, Hp, Wp]` (small: few channels), the
-// forward kernel keeps a tile of output pixels x output-channel vectors in registers and writes
-// every output element once, after the bias and ReLU, and the filter gradient accumulates per-thread
-// partial sums over disjoint output rows, added up in part order (deterministic). Both split across
-// cores with ``Parallel``.
+// It was written for the seed models' 1- and 3-channel first layers: with K = KH * KW * Cin = 9 or
+// 27, im2col + sgemm is a GEMM with a tiny inner dimension (OpenBLAS reaches a fraction of its peak,
+// and zeroes its output in a separate pass first) and the filter gradient a GEMM with a tiny output
+// over a huge inner dimension (one BLAS thread). It turned out faster than im2col + sgemm at every
+// channel count measured (up to 128), so it also takes the strided convolutions and the filter
+// gradients of the Winograd layers. The input is copied once to a planar zero-padded layout
+// `[N, Cin, Hp, Wp]`, the forward kernel keeps a tile of output pixels x output-channel vectors in
+// registers and writes every output element once, after the bias and ReLU, and the filter gradient
+// accumulates per-thread partial sums over disjoint output rows, added up in part order
+// (deterministic). Both split across cores with ``Parallel``.
 
 extension ConvKernels {
-    /// The most input channels for which a Float convolution (that is not Winograd) runs as the
-    /// direct kernel. Measured single-threaded against im2col + sgemm; see Docs/Performance.md.
-    static let directMaximumInputChannels = 4
-    /// The most taps (`KH * KW * Cin`) the direct kernel takes (its tap table is on the stack).
-    static let directMaximumTaps = 1024
+    /// The most input channels for which a Float convolution with a 1x1 kernel runs as the direct
+    /// kernel. With more, the input (stride 1) or a strided gather of it is already a GEMM operand
+    /// of useful depth, and the direct kernel's planar copy of the whole input costs more than it
+    /// saves (xception-mini's 1x1 convolutions: slower, measured).
+    static let directMaximumPointwiseChannels = 4
+    /// The most taps (`KH * KW * Cin`) the direct kernel takes (its tap tables are on the stack).
+    static let directMaximumTaps = 4096
     /// Multiply-adds per thread below which a direct convolution runs on one thread.
     static let directWorkPerThread = 1 << 20
 
-    /// Whether a Float convolution with this geometry runs as the direct kernel: at most
-    /// ``directMaximumInputChannels`` input channels, a non-empty output, at most
-    /// ``directMaximumTaps`` taps.
+    /// Whether a Float convolution with this geometry runs as the direct kernel (the forward pass
+    /// where it is not Winograd, and the filter gradient): a non-empty output and at most
+    /// ``directMaximumTaps`` taps, with a kernel larger than 1x1 or at most
+    /// ``directMaximumPointwiseChannels`` input channels.
+    ///
+    /// Measured against im2col + sgemm (Kernels benchmarks, batch 32, 2 cores): the 1- and
+    /// 3-channel first layers 10-18x (forward) and 7-8x (filter gradient) faster; 3x3 stride-2
+    /// convolutions with 16, 64 and 128 input channels 5.3x, 3.2x and 2.6x (forward) and 7x, 6x, 6x
+    /// (filter gradient). Winograd stays faster for the forward pass where it applies.
     static func directApplies(_ g: Conv2DGeometry, outChannels: Int) -> Bool {
-        g.inputChannels >= 1 && g.inputChannels <= directMaximumInputChannels
-            && g.batch > 0 && g.outputPositions > 0 && outChannels > 0
-            && g.kernelHeight * g.kernelWidth * g.inputChannels <= directMaximumTaps
+        let taps = g.kernelHeight * g.kernelWidth * g.inputChannels
+        return g.inputChannels >= 1 && g.batch > 0 && g.outputPositions > 0 && outChannels > 0
+            && taps <= directMaximumTaps
+            && (g.kernelHeight * g.kernelWidth > 1 || g.inputChannels <= directMaximumPointwiseChannels)
     }
 
     /// The C kernels' description of `g` over its planar padded input: the plane holds exactly

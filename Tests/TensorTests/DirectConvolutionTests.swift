@@ -36,8 +36,8 @@ struct KernelCase: Sendable, CustomTestStringConvertible {
 }
 
 /// Channel counts 1 to 4 (the first layers) and larger ones (strided 3x3 convolutions, 16 and 37
-/// channels with more taps than the tile loops take at once, and a 3x3 stride-1 16-channel one, the
-/// filter gradient of a Winograd layer), output channels that are not multiples of 16 (the vector
+/// channels with more taps than the tile loops take at once, a 3x3 stride-1 16-channel one, the
+/// filter gradient of a Winograd layer, and 1x1 kernels at strides 1 to 3), output channels that are not multiples of 16 (the vector
 /// width), odd sizes, valid and same padding (odd total padding: the extra row and column at the
 /// end), strides 1 and 2 (and 3), dilation, non-square kernels, a single output pixel, and sizes that
 /// the kernels split across threads.
@@ -58,6 +58,11 @@ private let directCases: [KernelCase] = [
     KernelCase(4, 19, 17, 16, 40, strides: (2, 2), .same, splits: true),
     KernelCase(1, 9, 10, 37, 24, strides: (2, 2), .valid),
     KernelCase(2, 12, 11, 16, 18, .same),
+    // 1x1 kernels, read in place (NHWC), and their input gradients.
+    KernelCase(4, 30, 30, 32, 64, kernel: (1, 1), .same, splits: true),
+    KernelCase(2, 15, 14, 33, 70, kernel: (1, 1), .valid),
+    KernelCase(2, 15, 14, 32, 20, kernel: (1, 1), strides: (2, 2), .same),
+    KernelCase(1, 9, 10, 64, 16, kernel: (1, 1), strides: (3, 2), .valid),
 ]
 
 @Suite("Direct convolution")
@@ -114,23 +119,34 @@ struct DirectConvolutionTests {
         let im2colGradient = ConvKernels.backwardFilter(dy, x, f.shape, g, allowDirect: false)
         #expect(maxRelativeDifference(Tensor<Double>(im2colGradient), filterReference) <= 1e-4,
                 "\(c.testDescription): im2col filter gradient")
+        if c.kh == 1 && c.kw == 1 {
+            let inputReference = ConvKernels.backwardInput(Tensor<Double>(dy), fd, g)
+            let inputGradient = Tensor.conv2dBackwardInput(
+                gradient: dy, filter: f, inputShape: x.shape, strides: c.strides, padding: c.padding, dilations: c.dilations)
+            #expect(maxRelativeDifference(Tensor<Double>(inputGradient), inputReference) <= 1e-5,
+                    "\(c.testDescription): input gradient")
+            let gemm = ConvKernels.backwardInput(dy, f, g, allowDirect: false)
+            #expect(maxRelativeDifference(Tensor<Double>(gemm), inputReference) <= 1e-5,
+                    "\(c.testDescription): GEMM input gradient")
+        }
         // The public entry point takes the direct path too.
         let public_ = Tensor.conv2dBackwardFilter(
             gradient: dy, input: x, filterShape: f.shape, strides: c.strides, padding: c.padding, dilations: c.dilations)
         #expect(public_ == filterGradient)
     }
 
-    @Test func pointwiseKernelsWithMoreChannelsStayOnGEMM() {
-        func applies(_ channels: Int, _ kernel: Int, _ strides: Int = 2) -> Bool {
-            let g = Conv2DGeometry(inputShape: [1, 8, 8, channels], kernelHeight: kernel, kernelWidth: kernel,
-                                   strides: (strides, strides), padding: .same, dilations: (1, 1))
-            return ConvKernels.directApplies(g, outChannels: 8)
+    @Test func dispatch() {
+        func geometry(_ channels: Int, _ kernel: Int, _ strides: Int = 2) -> Conv2DGeometry {
+            Conv2DGeometry(inputShape: [1, 8, 8, channels], kernelHeight: kernel, kernelWidth: kernel,
+                           strides: (strides, strides), padding: .same, dilations: (1, 1))
         }
-        #expect(applies(ConvKernels.directMaximumPointwiseChannels, 1))
-        #expect(!applies(ConvKernels.directMaximumPointwiseChannels + 1, 1))
-        #expect(!applies(32, 1, 1))
-        #expect(applies(32, 3))
-        #expect(!applies(ConvKernels.directMaximumTaps / 9 + 1, 3))
+        #expect(ConvKernels.directApplies(geometry(32, 1, 1), outChannels: 8))
+        #expect(ConvKernels.directReadsInPlace(geometry(32, 1)))
+        #expect(!ConvKernels.directReadsInPlace(geometry(1, 3)))
+        #expect(ConvKernels.directApplies(geometry(32, 3), outChannels: 8))
+        #expect(ConvKernels.directBackwardInputApplies(geometry(32, 1), outChannels: 8))
+        #expect(!ConvKernels.directBackwardInputApplies(geometry(32, 3), outChannels: 8))
+        #expect(!ConvKernels.directApplies(geometry(ConvKernels.directMaximumTaps / 9 + 1, 3), outChannels: 8))
         let empty = Conv2DGeometry(inputShape: [1, 2, 2, 1], kernelHeight: 3, kernelWidth: 3,
                                    strides: (1, 1), padding: .valid, dilations: (1, 1))
         #expect(!ConvKernels.directApplies(empty, outChannels: 8))

@@ -43,16 +43,10 @@ public func depthwiseConv2d<Scalar: TensorScalar>(
     let value = x.depthwiseConv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
     let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
     return Variable.record("depthwiseConv2d", value: value, inputs: [input, filter]) { g in
-        [
-            needsInput
-                ? Tensor.depthwiseConv2dBackwardInput(
-                    gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-            needsFilter
-                ? Tensor.depthwiseConv2dBackwardFilter(
-                    gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
-                : nil,
-        ]
+        let (dx, df) = depthwiseConv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
+        return [dx, df]
     }
 }
 
@@ -88,6 +82,46 @@ public func conv2d<Scalar: TensorScalar>(
             g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
             strides: strides, padding: padding, dilations: dilations)
     }
+}
+
+/// Differentiable depthwise 2-D convolution with a fused bias and optional ReLU epilogue:
+/// `relu(depthwiseConv2d(input, filter) + bias)` (or without the ReLU), recorded as one graph node.
+///
+/// The bias (`[C * M]`) and ReLU are applied in place in one sweep over the convolution's output
+/// (`Tensor.addBias(_:applyingReLU:)`); the backward pass masks the upstream gradient and sums the
+/// bias gradient in one sweep before the depthwise input and filter gradients. Strides, padding
+/// and dilations as in ``depthwiseConv2d(_:_:strides:padding:dilations:)``.
+public func depthwiseConv2d<Scalar: TensorScalar>(
+    _ input: Variable<Scalar>, _ filter: Variable<Scalar>, bias: Variable<Scalar>?, applyingReLU: Bool,
+    strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
+) -> Variable<Scalar> {
+    let x = input.value, f = filter.value
+    var value = x.depthwiseConv2d(filter: f, strides: strides, padding: padding, dilations: dilations)
+    value.addBias(bias?.value, applyingReLU: applyingReLU)
+    let needsInput = input.requiresGradient, needsFilter = filter.requiresGradient
+    return recordBiasActivation(
+        "depthwiseConv2d", value: value, input: input, weight: filter, bias: bias, applyingReLU: applyingReLU
+    ) { g in
+        depthwiseConv2dGradients(
+            g, input: x, filter: f, needsInput: needsInput, needsFilter: needsFilter,
+            strides: strides, padding: padding, dilations: dilations)
+    }
+}
+
+/// The input and filter gradients of a depthwise convolution for the upstream gradient `g`, each
+/// computed only if needed (`nil` otherwise).
+private func depthwiseConv2dGradients<Scalar: TensorScalar>(
+    _ g: Tensor<Scalar>, input x: Tensor<Scalar>, filter f: Tensor<Scalar>, needsInput: Bool, needsFilter: Bool,
+    strides: (Int, Int), padding: Padding, dilations: (Int, Int)
+) -> (Tensor<Scalar>?, Tensor<Scalar>?) {
+    (needsInput
+        ? Tensor.depthwiseConv2dBackwardInput(
+            gradient: g, filter: f, inputShape: x.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil,
+     needsFilter
+        ? Tensor.depthwiseConv2dBackwardFilter(
+            gradient: g, input: x, filterShape: f.shape, strides: strides, padding: padding, dilations: dilations)
+        : nil)
 }
 
 /// The input and filter gradients of a regular convolution for the upstream gradient `g`, each

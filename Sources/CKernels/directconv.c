@@ -1,15 +1,16 @@
-// Direct convolution for few input channels: see ck_directconv.h.
+// Direct convolution: see ck_directconv.h.
 //
 // Forward: for one output row and a chunk of V output-channel vectors (16 floats each), a tile of
 // P output pixels keeps P x V accumulators in registers (P * V <= 24); every tap loads V filter
 // vectors and broadcasts one input value per pixel. In the planar input the P pixels of a tap are
-// `stride_w` floats apart, so the broadcasts are constant displacements from one pointer. The
+// `stride_w` floats apart, so the broadcasts are constant displacements from one pointer (stride 1
+// and 2 are compiled as constants; others, and NHWC inputs, use a run-time step). The
 // accumulators start at the bias and are written once, after the ReLU.
 //
-// Filter gradient: the taps of one (kernel row a, channel c) pair that are adjacent in the kernel
-// row (up to 3, "a run") read adjacent plane columns, so a tile of R runs x L taps x V vectors of
-// accumulators walks a segment of output pixels with R pointers, one load of V upstream vectors
-// and R * L broadcasts per pixel. Each segment's sums are added to the gradient buffer (partial sums
+// Filter gradient: up to 3 taps that read adjacent input elements ("a run": adjacent in the kernel
+// row in a planar input, adjacent channels in NHWC) are read from one pointer, so a tile of R runs
+// x L taps x V vectors of accumulators walks a segment of output pixels with R pointers, one load
+// of V upstream vectors and R * L broadcasts per pixel. Each segment's sums are added to the gradient buffer (partial sums
 // over at most a few hundred pixels, then added up: less rounding drift than one long chain).
 #include "ck_directconv.h"
 #include "ck_internal.h"
@@ -61,21 +62,27 @@ void ck_conv_direct_pack_f32(const float *restrict filter, float *restrict packe
     }
 }
 
-/// offsets[(a * KW + b) * C + c] = the plane offset of tap (a, b) in channel c from a window's
-/// top-left element.
+/// The input offset of tap (a, b) in channel c from a window's top-left element (channel 0).
+static inline ptrdiff_t tap_offset(const ck_conv_direct_shape *s, ptrdiff_t a, ptrdiff_t b, ptrdiff_t c) {
+    return c * s->channel_stride + a * s->dilation_h * s->row_stride + b * s->dilation_w * s->column_stride;
+}
+
+/// offsets[(a * KW + b) * C + c] = tap_offset(a, b, c).
 static void tap_offsets(const ck_conv_direct_shape *s, ptrdiff_t *offsets) {
-    const ptrdiff_t plane = s->plane_height * s->plane_width;
     ptrdiff_t t = 0;
     for (ptrdiff_t a = 0; a < s->kernel_height; a++)
         for (ptrdiff_t b = 0; b < s->kernel_width; b++)
-            for (ptrdiff_t c = 0; c < s->channels; c++)
-                offsets[t++] = c * plane + a * s->dilation_h * s->plane_width + b * s->dilation_w;
+            for (ptrdiff_t c = 0; c < s->channels; c++) offsets[t++] = tap_offset(s, a, b, c);
 }
 
-/// The plane element under the top-left tap of output row r's (flat `n * out_height + i`) first window.
+/// The input distance between horizontally adjacent output pixels.
+static inline ptrdiff_t pixel_step(const ck_conv_direct_shape *s) { return s->stride_w * s->column_stride; }
+
+/// The input element under the top-left tap (channel 0) of output row r's (flat `n * out_height + i`)
+/// first window.
 static inline const float *row_base(const ck_conv_direct_shape *s, const float *xq, ptrdiff_t r) {
     const ptrdiff_t n = r / s->out_height, i = r % s->out_height;
-    return xq + (n * s->channels * s->plane_height + i * s->stride_h) * s->plane_width;
+    return xq + n * s->image_stride + i * s->stride_h * s->row_stride;
 }
 
 // MARK: Portable
@@ -91,7 +98,7 @@ void ck_conv_direct_forward_portable_f32(const ck_conv_direct_shape *s, const fl
     for (ptrdiff_t r = row_begin; r < row_end; r++) {
         const float *restrict base = row_base(s, xq, r);
         for (ptrdiff_t j = 0; j < s->out_width; j++) {
-            const float *restrict xp = base + j * s->stride_w;
+            const float *restrict xp = base + j * pixel_step(s);
             float *restrict out = y + (r * s->out_width + j) * cout;
             for (ptrdiff_t c0 = 0; c0 < padded; c0 += 64) {
                 const ptrdiff_t width = padded - c0 < 64 ? padded - c0 : 64;
@@ -123,7 +130,7 @@ void ck_conv_direct_backward_filter_portable_f32(const ck_conv_direct_shape *s, 
     for (ptrdiff_t r = row_begin; r < row_end; r++) {
         const float *restrict base = row_base(s, xq, r);
         for (ptrdiff_t j = 0; j < s->out_width; j++) {
-            const float *restrict xp = base + j * s->stride_w;
+            const float *restrict xp = base + j * pixel_step(s);
             const float *restrict g = dy + (r * s->out_width + j) * cout;
             for (ptrdiff_t t = 0; t < taps; t++) {
                 const float v = xp[offsets[t]];
@@ -149,7 +156,7 @@ static int has_avx512(void) {
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
 }
 
-/// P output pixels (`sw` plane columns apart, the first at `base`) x V vectors of output
+/// P output pixels (`sw` elements apart, the first at `base`) x V vectors of output
 /// channels; `last` masks the store of vector V - 1.
 CK_INLINE CK_AVX512 void forward_tile(const int P, const int V, const ptrdiff_t sw, const float *restrict base,
                                       const ptrdiff_t *restrict offsets, ptrdiff_t taps, const float *restrict w,
@@ -226,7 +233,8 @@ static CK_AVX512 void forward_avx512(const ck_conv_direct_shape *s, const float 
     const ptrdiff_t cout = s->out_channels, padded = ck_conv_direct_padded_channels(cout);
     const ptrdiff_t vectors = padded / CK_LANES, rest = cout % CK_LANES;
     const __mmask16 tail = rest ? (__mmask16)((1u << rest) - 1) : (__mmask16)0xFFFF;
-    const int stride_index = s->stride_w == 1 ? 0 : s->stride_w == 2 ? 1 : 2;
+    const ptrdiff_t step = pixel_step(s);
+    const int stride_index = step == 1 ? 0 : step == 2 ? 1 : 2;
     ptrdiff_t offsets[taps];
     tap_offsets(s, offsets);
     for (ptrdiff_t r = row_begin; r < row_end; r++) {
@@ -236,13 +244,13 @@ static CK_AVX512 void forward_avx512(const ck_conv_direct_shape *s, const float 
             const ptrdiff_t v = vectors - v0 < 4 ? vectors - v0 : 4;
             const __mmask16 last = v0 + v == vectors ? tail : (__mmask16)0xFFFF;
             forward_spans[v - 1][stride_index](
-                s->stride_w, base, offsets, taps, packed + v0 * CK_LANES, padded,
+                step, base, offsets, taps, packed + v0 * CK_LANES, padded,
                 bias ? bias + v0 * CK_LANES : 0, row + v0 * CK_LANES, cout, s->out_width, last, relu);
         }
     }
 }
 
-/// A run of L adjacent taps of one kernel row and channel: `offset` in the plane from a window's
+/// A run of L adjacent taps of one kernel row and channel: `offset` in the input from a window's
 /// top-left element, `tap` the index of its first tap (the next ones are `channels` apart).
 typedef struct {
     ptrdiff_t offset, tap;
@@ -331,22 +339,36 @@ static CK_AVX512 void backward_filter_avx512(const ck_conv_direct_shape *s, cons
     const ptrdiff_t kw = s->kernel_width, channels = s->channels;
     const ptrdiff_t cout = s->out_channels, padded = ck_conv_direct_padded_channels(cout);
     const ptrdiff_t vectors = padded / CK_LANES, rest = cout % CK_LANES;
-    const ptrdiff_t plane = s->plane_height * s->plane_width;
+    const ptrdiff_t step = pixel_step(s);
     const __mmask16 tail = rest ? (__mmask16)((1u << rest) - 1) : (__mmask16)0xFFFF;
-    // Runs of up to 3 adjacent taps (1 with horizontal dilation), grouped by length: runs[L - 1].
-    const ptrdiff_t most = s->kernel_height * kw * channels;
-    ck_run runs[3][most];
-    ptrdiff_t run_counts[3] = {0, 0, 0};
-    const ptrdiff_t longest = s->dilation_w == 1 ? 3 : 1;
-    for (ptrdiff_t a = 0; a < s->kernel_height; a++) {
-        for (ptrdiff_t c = 0; c < channels; c++) {
-            for (ptrdiff_t b0 = 0; b0 < kw; b0 += longest) {
-                const ptrdiff_t length = kw - b0 < longest ? kw - b0 : longest;
-                ck_run run = {c * plane + a * s->dilation_h * s->plane_width + b0 * s->dilation_w,
-                              (a * kw + b0) * channels + c};
-                runs[length - 1][run_counts[length - 1]++] = run;
+    // Runs of up to 3 taps at adjacent input elements: along the kernel row in a planar input
+    // (without dilation), along the channels in NHWC, else single taps; grouped by length L as
+    // runs first[L - 1] ..< first[L - 1] + run_counts[L - 1] of one table.
+    const int along_b = s->dilation_w * s->column_stride == 1, along_c = !along_b && s->channel_stride == 1;
+    const ptrdiff_t extent = along_b ? kw : along_c ? channels : 1, longest = extent < 3 ? extent : 3;
+    const ptrdiff_t tap_step = along_b ? channels : 1;
+    const ptrdiff_t taps = s->kernel_height * kw * channels;
+    ck_run runs[taps];
+    ptrdiff_t run_counts[3] = {0, 0, 0}, first[3], filled[3];
+    for (int pass = 0; pass < 2; pass++) {
+        for (ptrdiff_t a = 0; a < s->kernel_height; a++) {
+            for (ptrdiff_t b = 0; b < kw; b++) {
+                for (ptrdiff_t c = 0; c < channels; c++) {
+                    const ptrdiff_t position = along_b ? b : along_c ? c : 0;
+                    if (position % longest != 0) continue;
+                    const ptrdiff_t length = extent - position < longest ? extent - position : longest;
+                    if (pass == 0) {
+                        run_counts[length - 1]++;
+                    } else {
+                        ck_run run = {tap_offset(s, a, b, c), (a * kw + b) * channels + c};
+                        runs[filled[length - 1]++] = run;
+                    }
+                }
             }
         }
+        first[2] = filled[2] = 0;
+        first[1] = filled[1] = run_counts[2];
+        first[0] = filled[0] = run_counts[2] + run_counts[1];
     }
     for (ptrdiff_t r = row_begin; r < row_end; r++) {
         const float *base = row_base(s, xq, r);
@@ -360,9 +382,9 @@ static CK_AVX512 void backward_filter_avx512(const ck_conv_direct_shape *s, cons
                 const ptrdiff_t count = s->out_width - j0 < segment ? s->out_width - j0 : segment;
                 for (int l = 2; l >= 0; l--) {
                     if (run_counts[l] == 0) continue;
-                    filter_runs[l][v - 1](s->stride_w, base + j0 * s->stride_w, runs[l], run_counts[l],
+                    filter_runs[l][v - 1](step, base + j0 * step, runs + first[l], run_counts[l],
                                           g + j0 * cout + v0 * CK_LANES, cout, count, last, dw + v0 * CK_LANES,
-                                          channels, padded);
+                                          tap_step, padded);
                 }
             }
         }

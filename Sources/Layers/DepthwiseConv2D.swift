@@ -97,6 +97,12 @@ public final class DepthwiseConv2D<Scalar: TensorScalar>: Layer {
         precondition(
             input.rank == 4 && input.shape.last == inputShape.last,
             "DepthwiseConv2D '\(name)': input shape \(input.shape) is not [batch, height, width, \(inputShape[2])] (built for \(inputShape))")
+        if activation == .relu || activation == .linear {
+            // One fused node: the bias and ReLU in one sweep over the convolution's output.
+            return depthwiseConv2d(
+                input, kernel, bias: bias, applyingReLU: activation == .relu,
+                strides: strides, padding: padding, dilations: dilationRate)
+        }
         var y = depthwiseConv2d(input, kernel, strides: strides, padding: padding, dilations: dilationRate)
         if let bias { y = y + bias }
         return activation.apply(y)

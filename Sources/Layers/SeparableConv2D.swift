@@ -118,6 +118,10 @@ public final class SeparableConv2D<Scalar: TensorScalar>: Layer {
             "SeparableConv2D '\(name)': input shape \(input.shape) is not [batch, height, width, \(inputShape[2])] (built for \(inputShape))")
         let depthwise = depthwiseConv2d(
             input, depthwiseKernel, strides: strides, padding: padding, dilations: dilationRate)
+        if activation == .relu || activation == .linear {
+            // One fused node: the bias and ReLU in one sweep over the pointwise output.
+            return conv2d(depthwise, pointwiseKernel, bias: bias, applyingReLU: activation == .relu)
+        }
         var y = conv2d(depthwise, pointwiseKernel)
         if let bias { y = y + bias }
         return activation.apply(y)

@@ -2,9 +2,9 @@
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
 // except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift), and Float convolutions with
-// at most 4 input channels, whose forward pass and filter gradient run as a direct kernel (see
-// DirectConvolution.swift);
+// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift); in Float, the forward
+// pass where it is not Winograd, the filter gradient and the input gradient of 1x1 kernels run as a
+// direct kernel (see DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
 // entry points dispatch once per call to code specialized for Float or Double.
@@ -124,8 +124,8 @@ extension Tensor {
     ///
     /// Where the convolution runs as Winograd (3x3 kernels at stride 1 and dilation 1 with at least
     /// 16 input and output channels), the epilogue runs inside its output transform, and where it
-    /// runs as the direct kernel (Float, at most 4 input channels) inside its register tiles, saving
-    /// a pass over the output; elsewhere it is the two calls in sequence.
+    /// runs as the direct kernel (Float, see `ConvKernels.directApplies`) inside its register tiles,
+    /// saving a pass over the output; elsewhere it is the two calls in sequence.
     /// - Parameters:
     ///   - filter: the kernel, `[KH, KW, Cin, Cout]`.
     ///   - bias: `[Cout]`, or `nil` for none.
@@ -424,10 +424,12 @@ enum ConvKernels {
     }
 
     /// The input gradient: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
-    /// `allowWinograd` is false), else GEMM + col2im in chunks of `columnLimit` elements.
+    /// `allowWinograd` is false), the direct kernel for Float where
+    /// ``directBackwardInputApplies(_:outChannels:)`` (unless `allowDirect` is false), else GEMM +
+    /// col2im in chunks of `columnLimit` elements.
     static func backwardInput<T: TensorScalar>(
         _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
-        allowWinograd: Bool = true
+        allowWinograd: Bool = true, allowDirect: Bool = true
     ) -> Tensor<T> {
         let outChannels = filter.shape[3]
         if allowWinograd && winogradApplies(g, outChannels: outChannels) {
@@ -437,6 +439,10 @@ enum ConvKernels {
             if let dy = gradient as? Tensor<Double>, let f = filter as? Tensor<Double> {
                 return winogradBackwardInput(dy, f, g) as! Tensor<T>
             }
+        }
+        if allowDirect, directBackwardInputApplies(g, outChannels: outChannels),
+           let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
+            return directPointwiseBackwardInput(dy, f, g) as! Tensor<T>
         }
         let k = g.kernelHeight * g.kernelWidth * g.inputChannels
         let inputShape = [g.batch, g.inputHeight, g.inputWidth, g.inputChannels]

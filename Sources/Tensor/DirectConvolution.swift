@@ -1,43 +1,76 @@
 import CKernels
 
-// Direct convolution for few input channels (the seed models' 1- and 3-channel first layers), Float:
-// the forward pass with the fused bias + ReLU epilogue and the filter gradient, as the C kernels of
+// Direct convolution, Float: the forward pass with the fused bias + ReLU epilogue (where Winograd
+// does not apply), the filter gradient, and the input gradient of 1x1 kernels, as the C kernels of
 // CKernels/directconv.c.
 //
-// With K = KH * KW * Cin = 9 or 27, im2col + sgemm is a GEMM with a tiny inner dimension (OpenBLAS
-// reaches a fraction of its peak, and zeroes its output in a separate pass first) and the filter
-// gradient a GEMM with a tiny output over a huge inner dimension (one BLAS thread). Here the input
-// is copied once to a planar zero-padded layout `[N, Cin, Hp, Wp]` (small: few channels), the
+// It was written for the seed models' 1- and 3-channel first layers: with K = KH * KW * Cin = 9 or
+// 27, im2col + sgemm is a GEMM with a tiny inner dimension (OpenBLAS reaches a fraction of its peak,
+// and zeroes its output in a separate pass first) and the filter gradient a GEMM with a tiny output
+// over a huge inner dimension (one BLAS thread). It turned out faster than im2col + sgemm at every
+// channel count measured (up to 256), so it also takes the strided and 1x1 convolutions (Xception's
+// pointwise and shortcut layers) and the filter gradients of the Winograd layers. The input is
+// copied once to a planar zero-padded layout `[N, Cin, Hp, Wp]` (1x1 kernels read it in place), the
 // forward kernel keeps a tile of output pixels x output-channel vectors in registers and writes
-// every output element once, after the bias and ReLU, and the filter gradient accumulates per-thread
-// partial sums over disjoint output rows, added up in part order (deterministic). Both split across
-// cores with ``Parallel``.
+// every output element once, after the bias and ReLU, and the filter gradient accumulates
+// per-thread partial sums over disjoint output rows, added up in part order (deterministic). Both
+// split across cores with ``Parallel``.
 
 extension ConvKernels {
-    /// The most input channels for which a Float convolution (that is not Winograd) runs as the
-    /// direct kernel. Measured single-threaded against im2col + sgemm; see Docs/Performance.md.
-    static let directMaximumInputChannels = 4
-    /// The most taps (`KH * KW * Cin`) the direct kernel takes (its tap table is on the stack).
-    static let directMaximumTaps = 1024
+    /// The most taps (`KH * KW * Cin`) the direct kernel takes (its tap tables are on the stack).
+    static let directMaximumTaps = 4096
     /// Multiply-adds per thread below which a direct convolution runs on one thread.
     static let directWorkPerThread = 1 << 20
 
-    /// Whether a Float convolution with this geometry runs as the direct kernel: at most
-    /// ``directMaximumInputChannels`` input channels, a non-empty output, at most
+    /// Whether a Float convolution with this geometry runs as the direct kernel (the forward pass
+    /// where it is not Winograd, and the filter gradient): a non-empty output and at most
     /// ``directMaximumTaps`` taps.
+    ///
+    /// Measured against im2col + sgemm (batch 32, 2 cores): the 1- and 3-channel first layers
+    /// 10-18x (forward) and 7-8x (filter gradient) faster; 3x3 stride-2 convolutions with 16, 64
+    /// and 128 input channels 5.3x, 3.2x and 2.6x (forward) and 7x, 6x, 6x (filter gradient);
+    /// Xception's 1x1 convolutions 2-4x (forward) and 5-6x (filter gradient, against sgemm on one
+    /// thread). Winograd stays faster for the forward pass where it applies.
     static func directApplies(_ g: Conv2DGeometry, outChannels: Int) -> Bool {
-        g.inputChannels >= 1 && g.inputChannels <= directMaximumInputChannels
-            && g.batch > 0 && g.outputPositions > 0 && outChannels > 0
-            && g.kernelHeight * g.kernelWidth * g.inputChannels <= directMaximumTaps
+        let taps = g.kernelHeight * g.kernelWidth * g.inputChannels
+        return g.inputChannels >= 1 && g.batch > 0 && g.outputPositions > 0 && outChannels > 0
+            && taps <= directMaximumTaps
     }
 
-    /// The C kernels' description of `g` over its planar padded input: the plane holds exactly
-    /// the rows and columns the windows read (`(OH - 1) * sh + (KH - 1) * dh + 1` rows).
+    /// Whether the input gradient of a Float convolution runs as the direct kernel: 1x1 kernels
+    /// (``directPointwiseBackwardInput(_:_:_:)``) with at most ``directMaximumTaps`` output channels.
+    static func directBackwardInputApplies(_ g: Conv2DGeometry, outChannels: Int) -> Bool {
+        g.kernelHeight == 1 && g.kernelWidth == 1 && directApplies(g, outChannels: outChannels)
+            && outChannels <= directMaximumTaps
+    }
+
+    /// Whether the direct kernels read the NHWC input in place: for 1x1 kernels, whose windows
+    /// never reach into the padding (so no planar padded copy is needed).
+    static func directReadsInPlace(_ g: Conv2DGeometry) -> Bool {
+        g.kernelHeight == 1 && g.kernelWidth == 1 && g.padTop == 0 && g.padLeft == 0
+    }
+
+    /// The planar padded plane `(Hp, Wp)`: exactly the rows and columns the windows read
+    /// (`(OH - 1) * sh + (KH - 1) * dh + 1` rows).
+    static func directPlane(_ g: Conv2DGeometry) -> (height: Int, width: Int) {
+        ((g.outputHeight - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1,
+         (g.outputWidth - 1) * g.strideWidth + (g.kernelWidth - 1) * g.dilationWidth + 1)
+    }
+
+    /// The C kernels' description of `g` over its input: the NHWC input itself where
+    /// ``directReadsInPlace(_:)``, else its planar padded copy (``directPlane(_:)``).
     static func directShape(_ g: Conv2DGeometry, outChannels: Int) -> ck_conv_direct_shape {
-        ck_conv_direct_shape(
-            channels: g.inputChannels,
-            plane_height: (g.outputHeight - 1) * g.strideHeight + (g.kernelHeight - 1) * g.dilationHeight + 1,
-            plane_width: (g.outputWidth - 1) * g.strideWidth + (g.kernelWidth - 1) * g.dilationWidth + 1,
+        let c = g.inputChannels
+        let strides: (channel: Int, column: Int, row: Int, image: Int)
+        if directReadsInPlace(g) {
+            strides = (1, c, g.inputWidth * c, g.inputHeight * g.inputWidth * c)
+        } else {
+            let plane = directPlane(g)
+            strides = (plane.height * plane.width, 1, plane.width, c * plane.height * plane.width)
+        }
+        return ck_conv_direct_shape(
+            channels: c, channel_stride: strides.channel, column_stride: strides.column,
+            row_stride: strides.row, image_stride: strides.image,
             kernel_height: g.kernelHeight, kernel_width: g.kernelWidth,
             stride_h: g.strideHeight, stride_w: g.strideWidth,
             dilation_h: g.dilationHeight, dilation_w: g.dilationWidth,
@@ -51,20 +84,22 @@ extension ConvKernels {
         return Swift.max(1, directWorkPerThread / Swift.max(perRow, 1))
     }
 
-    /// Calls `body` with the planar zero-padded copy of the NHWC `input` (`[N, Cin, Hp, Wp]`, see
-    /// ``directShape(_:outChannels:)``), filled in parallel over images.
-    static func withPlanarInput<R>(
-        _ g: Conv2DGeometry, _ shape: ck_conv_direct_shape, input: UnsafePointer<Float>,
-        _ body: (UnsafePointer<Float>) -> R
+    /// Calls `body` with the input the direct kernels read for `g`: the NHWC `input` itself where
+    /// ``directReadsInPlace(_:)``, else its planar zero-padded copy (`[N, Cin, Hp, Wp]`, see
+    /// ``directPlane(_:)``), filled in parallel over images.
+    static func withDirectInput<R>(
+        _ g: Conv2DGeometry, input: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R
     ) -> R {
-        let plane = shape.plane_height * shape.plane_width
-        return withScratchBuffer(count: g.batch * g.inputChannels * plane) { (planar: UnsafeMutablePointer<Float>) in
+        if directReadsInPlace(g) { return body(input) }
+        let (height, width) = directPlane(g)
+        let image = g.inputChannels * height * width
+        return withScratchBuffer(count: g.batch * image) { (planar: UnsafeMutablePointer<Float>) in
             let (x, q) = (UncheckedSendable(input), UncheckedSendable(planar))
-            let imagesPerThread = Swift.max(1, BiasActivationKernels.elementsPerThread / Swift.max(plane * g.inputChannels, 1))
+            let imagesPerThread = Swift.max(1, BiasActivationKernels.elementsPerThread / Swift.max(image, 1))
             Parallel.forEachRange(g.batch, minimumPerThread: imagesPerThread) { images in
                 ck_conv_planar_pad_f32(
                     x.value, q.value, g.inputHeight, g.inputWidth, g.inputChannels,
-                    shape.plane_height, shape.plane_width, g.padTop, g.padLeft, images.lowerBound, images.upperBound)
+                    height, width, g.padTop, g.padLeft, images.lowerBound, images.upperBound)
             }
             return body(UnsafePointer(planar))
         }
@@ -94,8 +129,8 @@ extension ConvKernels {
                     bias.withUnsafeBufferPointer { paddedBias.update(from: $0.baseAddress!, count: outChannels) }
                 }
                 input.withUnsafeBufferPointer { xBuffer in
-                    withPlanarInput(g, shape, input: xBuffer.baseAddress!) { planar in
-                        let (q, w, b, y) = (UncheckedSendable(planar), UncheckedSendable(UnsafePointer(packed)),
+                    withDirectInput(g, input: xBuffer.baseAddress!) { source in
+                        let (q, w, b, y) = (UncheckedSendable(source), UncheckedSendable(UnsafePointer(packed)),
                                             UncheckedSendable(bias == nil ? nil : UnsafePointer(paddedBias)),
                                             UncheckedSendable(out))
                         let relu: Int32 = applyingReLU ? 1 : 0
@@ -136,8 +171,8 @@ extension ConvKernels {
                 zeroFill(partials, count: parts * taps * padded)
                 gradient.withUnsafeBufferPointer { gBuffer in
                     input.withUnsafeBufferPointer { xBuffer in
-                        withPlanarInput(g, shape, input: xBuffer.baseAddress!) { planar in
-                            let (q, dy, p) = (UncheckedSendable(planar), UncheckedSendable(gBuffer.baseAddress!),
+                        withDirectInput(g, input: xBuffer.baseAddress!) { source in
+                            let (q, dy, p) = (UncheckedSendable(source), UncheckedSendable(gBuffer.baseAddress!),
                                               UncheckedSendable(partials))
                             withUnsafePointer(to: shape) { s in
                                 let sp = UncheckedSendable(s)
@@ -163,6 +198,38 @@ extension ConvKernels {
                     for part in 1..<Swift.max(parts, 1) {
                         let src = partials + (part * taps + t) * padded
                         for o in 0..<outChannels { row[o] += src[o] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient of a 1x1 convolution by the direct kernel: `dY * F^T` is itself a 1x1
+    /// convolution of the upstream gradient (`[N, OH, OW, Cout]`, read in place) with the
+    /// transposed filter `[1, 1, Cout, Cin]`; at stride 1 it is the input gradient, otherwise it is
+    /// scattered to the strided positions of a zeroed input gradient.
+    /// - Precondition: `g` has a 1x1 kernel.
+    static func directPointwiseBackwardInput(
+        _ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry
+    ) -> Tensor<Float> {
+        precondition(g.kernelHeight == 1 && g.kernelWidth == 1, "directPointwiseBackwardInput: kernel of \(g) is not 1x1")
+        let (cin, cout) = (g.inputChannels, filter.shape[3])
+        let transposed = filter.reshaped(to: [cin, cout]).transposed().reshaped(to: [1, 1, cout, cin])
+        let upstream = Conv2DGeometry(
+            inputShape: gradient.shape, kernelHeight: 1, kernelWidth: 1, strides: (1, 1), padding: .valid, dilations: (1, 1))
+        let compact = directForward(gradient, transposed, upstream)
+        if g.strideHeight == 1 && g.strideWidth == 1 { return compact }
+        return Tensor<Float>.build(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
+            compact.withUnsafeBufferPointer { source in
+                let (src, dst) = (UncheckedSendable(source.baseAddress!), UncheckedSendable(dx))
+                let rows = g.batch * g.outputHeight
+                Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: g.outputWidth * cin)) { range in
+                    for r in range {
+                        let (n, i) = r.quotientAndRemainder(dividingBy: g.outputHeight)
+                        let row = dst.value + ((n * g.inputHeight + i * g.strideHeight) * g.inputWidth) * cin
+                        for j in 0..<g.outputWidth {
+                            (row + j * g.strideWidth * cin).update(from: src.value + (r * g.outputWidth + j) * cin, count: cin)
+                        }
                     }
                 }
             }

@@ -58,6 +58,24 @@ struct ConvolutionGradientTests {
         #expect(result.checkedCount == x.count + f.count)
     }
 
+    @Test(arguments: [true, false])
+    func fusedDepthwiseConv2dGradients(relu: Bool) throws {
+        let x = Tensor<Double>.uniform([2, 5, 4, 2], lower: -1, upper: 1, seed: 211)
+        let f = Tensor<Double>.uniform([3, 3, 2, 2], lower: -1, upper: 1, seed: 212)
+        let b = Tensor<Double>.uniform([4], lower: -0.5, upper: 0.5, seed: 213)
+        let result = checkGradients(at: [x, f, b]) { v in
+            depthwiseConv2d(v[0], v[1], bias: v[2], applyingReLU: relu, strides: (2, 1), padding: .same)
+        }
+        #expect(result.passed, "\(result)")
+        #expect(result.checkedCount == x.count + f.count + b.count)
+        // The same value as the unfused graph, recorded as one node.
+        let (xv, fv, bv) = (Variable(x), Variable(f, requiresGradient: true), Variable(b, requiresGradient: true))
+        let fused = depthwiseConv2d(xv, fv, bias: bv, applyingReLU: relu, strides: (2, 1), padding: .same)
+        #expect(fused.operationName == (relu ? "depthwiseConv2d+bias+relu" : "depthwiseConv2d+bias"))
+        let plain = depthwiseConv2d(xv, fv, strides: (2, 1), padding: .same) + bv
+        #expect(maxRelativeDifference(fused.value, relu ? plain.value.relu() : plain.value) <= 1e-14)
+    }
+
     @Test func chainedDepthwiseAndPointwiseGradients() {
         // A depthwise-separable block: the input gradient of the pointwise convolution feeds the
         // depthwise backward pass, and both filters get gradients.

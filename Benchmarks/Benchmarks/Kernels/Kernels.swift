@@ -1,6 +1,7 @@
 // Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions, the
-// fused bias + ReLU epilogue (forward and backward), max pooling, batch normalization, dropout and
-// 3x3 convolution.
+// fused bias + ReLU epilogue (forward and backward), max pooling, batch normalization, dropout,
+// 3x3 convolution, the seed models' first-layer and strided convolutions and Xception's depthwise
+// convolutions.
 // Run from Benchmarks/: swift package benchmark --target Kernels
 import Benchmark
 import DeepLearning
@@ -194,6 +195,63 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             blackHole(Tensor.conv2dBackwardInput(
                 gradient: convGradient, filter: convFilter, inputShape: convInput.shape, padding: .same))
+        }
+    }
+
+    // The seed models' first layers (1 or 3 input channels, the direct kernel): the forward pass
+    // with the fused bias + ReLU, and the filter gradient (the input gradient of a first layer is
+    // never needed). Batch 32.
+    let firstLayers: [(String, [Int], Int, Int, Padding)] = [
+        ("cnn", [32, 150, 150, 1], 32, 1, .valid),
+        ("cnn150", [32, 150, 150, 3], 32, 1, .valid),
+        ("cnn128", [32, 128, 128, 3], 128, 1, .same),
+        ("xception-mini entry", [32, 150, 150, 1], 32, 2, .same),
+        // Not first layers: strided 3x3 convolutions with more input channels (no Winograd).
+        ("strided 16-channel", [32, 75, 75, 16], 64, 2, .same),
+        ("strided 64-channel", [32, 38, 38, 64], 128, 2, .same),
+        ("strided 128-channel", [32, 38, 38, 128], 256, 2, .same),
+    ]
+    for (index, (name, shape, outChannels, stride, padding)) in firstLayers.enumerated() {
+        let seed = UInt64(20 + 4 * index)
+        let x = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: seed)
+        let f = Tensor<Float>.uniform([3, 3, shape[3], outChannels], lower: -0.3, upper: 0.3, seed: seed + 1)
+        let b = Tensor<Float>.uniform([outChannels], lower: -0.1, upper: 0.1, seed: seed + 2)
+        let y = x.conv2d(filter: f, strides: (stride, stride), padding: padding)
+        let dy = Tensor<Float>.uniform(y.shape, lower: -1, upper: 1, seed: seed + 3)
+        let label = "conv2d 3x3 \(padding) stride \(stride) \(shape) -> \(outChannels) (\(name))"
+        Benchmark("\(label) forward + bias + relu") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(x.conv2d(filter: f, bias: b, applyingReLU: true, strides: (stride, stride), padding: padding))
+            }
+        }
+        Benchmark("\(label) filter gradient") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Tensor.conv2dBackwardFilter(
+                    gradient: dy, input: x, filterShape: f.shape, strides: (stride, stride), padding: padding))
+            }
+        }
+    }
+
+    // Xception's depthwise 3x3 same convolutions (multiplier 1), forward and both gradients.
+    for (index, shape) in [[32, 75, 75, 32], [32, 75, 75, 64], [32, 38, 38, 128], [32, 19, 19, 256]].enumerated() {
+        let seed = UInt64(60 + 4 * index)
+        let x = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: seed)
+        let f = Tensor<Float>.uniform([3, 3, shape[3], 1], lower: -0.3, upper: 0.3, seed: seed + 1)
+        let dy = Tensor<Float>.uniform(shape, lower: -1, upper: 1, seed: seed + 2)
+        Benchmark("depthwiseConv2d 3x3 same \(shape) forward") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(x.depthwiseConv2d(filter: f, padding: .same))
+            }
+        }
+        Benchmark("depthwiseConv2d 3x3 same \(shape) input gradient") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Tensor.depthwiseConv2dBackwardInput(gradient: dy, filter: f, inputShape: shape, padding: .same))
+            }
+        }
+        Benchmark("depthwiseConv2d 3x3 same \(shape) filter gradient") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Tensor.depthwiseConv2dBackwardFilter(gradient: dy, input: x, filterShape: f.shape, padding: .same))
+            }
         }
     }
 }

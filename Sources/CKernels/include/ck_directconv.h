@@ -13,12 +13,15 @@
 extern "C" {
 #endif
 
-/// The sizes of a direct convolution over a planar padded input `[N, channels, plane_height,
-/// plane_width]` whose every window lies inside the plane (output pixel (i, j), tap (a, b) reads
-/// plane row `i * stride_h + a * dilation_h`, column `j * stride_w + b * dilation_w`).
+/// The sizes of a direct convolution over an input whose every window lies inside it: output pixel
+/// (n, i, j), tap (a, b) in channel c reads the element at `n * image_stride + (i * stride_h + a *
+/// dilation_h) * row_stride + (j * stride_w + b * dilation_w) * column_stride + c * channel_stride`.
+/// A planar padded input `[N, C, Hp, Wp]` has strides (Hp * Wp, 1, Wp, C * Hp * Wp) (channel,
+/// column, row, image); an NHWC input `[N, H, W, C]` that needs no padding (C, ... ) (1, C, W * C,
+/// H * W * C).
 typedef struct {
     ptrdiff_t channels;
-    ptrdiff_t plane_height, plane_width;
+    ptrdiff_t channel_stride, column_stride, row_stride, image_stride;
     ptrdiff_t kernel_height, kernel_width;
     ptrdiff_t stride_h, stride_w;
     ptrdiff_t dilation_h, dilation_w;
@@ -41,6 +44,7 @@ void ck_conv_planar_pad_f32(const float *x, float *xq, ptrdiff_t height, ptrdiff
 void ck_conv_direct_pack_f32(const float *filter, float *packed, ptrdiff_t taps, ptrdiff_t out_channels);
 
 /// Output rows `row_begin ..< row_end` (flat `n * out_height + i`) of the convolution of `xq`
+/// (laid out as `shape` says)
 /// with the packed filter, plus `bias` (`[padded]`, zero padding lanes; NULL for none), then
 /// `max(_, 0)` when relu is non-zero, written to the NHWC `y` `[N, out_height, out_width,
 /// out_channels]` (every element of those rows written once). AVX-512 when the CPU has it.
@@ -54,7 +58,7 @@ void ck_conv_direct_forward_portable_f32(const ck_conv_direct_shape *shape, cons
 
 /// Adds to `dw` `[taps, padded]` the filter gradient of output rows `row_begin ..< row_end`:
 /// `dw[(a * KW + b) * C + c, o] += sum over those rows' pixels (i, j) of
-/// xq[n, c, i * sh + a * dh, j * sw + b * dw] * dy[n, i, j, o]`, with `dy` NHWC
+/// xq[tap (a, b), channel c of window (n, i, j)] * dy[n, i, j, o]`, with `dy` NHWC
 /// `[N, out_height, out_width, out_channels]`. AVX-512 when the CPU has it.
 void ck_conv_direct_backward_filter_f32(const ck_conv_direct_shape *shape, const float *xq, const float *dy,
                                         float *dw, ptrdiff_t row_begin, ptrdiff_t row_end);

@@ -2,9 +2,9 @@
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
 // except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift); in Float, the forward
-// pass where it is not Winograd, the filter gradient and the input gradient of 1x1 kernels run as a
-// direct kernel (see DirectConvolution.swift);
+// and input gradient (and in Float their filter gradient) run as Winograd F(4x4, 3x3) (see
+// Winograd.swift); in Float, the forward pass and the filter gradient where they are not Winograd,
+// and the input gradient of 1x1 kernels, run as a direct kernel (see DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
 // entry points dispatch once per call to code specialized for Float or Double.

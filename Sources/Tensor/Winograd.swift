@@ -491,6 +491,12 @@ extension ConvKernels {
         Swift.max(1, Swift.min(Parallel.threads, tiles / winogradMinimumTilesPerThread))
     }
 
+    /// Input channels per thread for the filter transforms with `outChannels` outputs: at least
+    /// 4096 channel pairs each.
+    static func winogradChannelsPerThread(_ outChannels: Int) -> Int {
+        Swift.max(1, 4096 / Swift.max(outChannels, 1))
+    }
+
     /// The C kernels' description of the forward convolution `g` with `outChannels` outputs.
     static func winogradShape(_ g: Conv2DGeometry, outChannels: Int) -> ck_winograd_shape {
         ck_winograd_shape(
@@ -514,8 +520,15 @@ extension ConvKernels {
         _ filter: Tensor<Float>, rotated: Bool, _ body: (UnsafePointer<Float>) -> R
     ) -> R {
         let fi = filter.shape[2], fo = filter.shape[3]
-        return withAlignedFloats(ck_winograd_f4_filter_size(rotated ? fo : fi, rotated ? fi : fo)) { packed in
-            filter.withUnsafeBufferPointer { ck_winograd_f4_pack_filter($0.baseAddress!, fi, fo, rotated ? 1 : 0, packed) }
+        let (cin, cout) = rotated ? (fo, fi) : (fi, fo)
+        return withAlignedFloats(ck_winograd_f4_filter_size(cin, cout)) { packed in
+            filter.withUnsafeBufferPointer { f in
+                let (source, destination) = (UncheckedSendable(f.baseAddress!), UncheckedSendable(packed))
+                Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                    ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count,
+                                               destination.value)
+                }
+            }
             return body(UnsafePointer(packed))
         }
     }
@@ -624,10 +637,12 @@ extension ConvKernels {
                                                                     block, partial, scratch)
                             }
                         }
-                        for part in 1..<count {
-                            ck_winograd_f4_gradient_add(partials, partials + part * size, cin, cout)
+                        // The partial sums added in part order and taken back, input channels split across threads.
+                        let result = UncheckedSendable(df)
+                        Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                            ck_winograd_f4_gradient_finish(sums.value, count, cin, cout, range.lowerBound, range.count,
+                                                           result.value)
                         }
-                        ck_winograd_f4_gradient_finish(partials, cin, cout, df)
                     }
                 }
             }

@@ -532,7 +532,8 @@ void ck_winograd_f4_forward_part(const float *restrict input, const float *restr
 CK_MULTIVERSION
 void ck_winograd_f4_filter_gradient_part(const float *restrict input, const float *restrict dy,
                                          const ck_winograd_shape *s, ptrdiff_t first, ptrdiff_t count,
-                                         ptrdiff_t block, float *restrict partial, float *restrict workspace) {
+                                         ptrdiff_t block, int overwrite, float *restrict partial,
+                                         float *restrict workspace) {
     const ptrdiff_t cin = s->in_channels, cout = s->out_channels, ldv = wg_round_up(cin, WG_LANES);
     const ptrdiff_t panels = wg_panels(cout), ldw = panels * WG_NR;
     if (count <= 0 || cin <= 0 || cout <= 0) return;
@@ -551,7 +552,7 @@ void ck_winograd_f4_filter_gradient_part(const float *restrict input, const floa
                 float *du = partial + (panel * WG_E + e) * cin * WG_NR;
                 for (ptrdiff_t r = 0; r < cin; r += WG_MR) {
                     const int mr = cin - r < WG_MR ? (int)(cin - r) : WG_MR;
-                    wg_kernel_rows(mr, nb, ve + r, 1, ldv, we, ldw, du + r * WG_NR, WG_NR, 1);
+                    wg_kernel_rows(mr, nb, ve + r, 1, ldv, we, ldw, du + r * WG_NR, WG_NR, !overwrite || start > first);
                 }
             }
         }

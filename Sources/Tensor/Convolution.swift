@@ -365,7 +365,7 @@ enum ConvKernels {
 
     // MARK: Regular
 
-    /// The forward convolution: Winograd (``winogradDefaultTile``) where ``winogradApplies(_:outChannels:)``
+    /// The forward convolution: Winograd F(4x4, 3x3) where ``winogradApplies(_:outChannels:)``
     /// (unless `allowWinograd` is false, which forces im2col + GEMM), else im2col + GEMM with
     /// `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(
@@ -409,7 +409,7 @@ enum ConvKernels {
         }
     }
 
-    /// The input gradient: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
+    /// The input gradient: Winograd F(4x4, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
     /// `allowWinograd` is false), else GEMM + col2im in chunks of `columnLimit` elements.
     static func backwardInput<T: TensorScalar>(
         _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,

@@ -66,11 +66,11 @@ ptrdiff_t ck_winograd_f4_gradient_block_tiles(const ck_winograd_shape *shape);
 ptrdiff_t ck_winograd_f4_gradient_workspace(const ck_winograd_shape *shape, ptrdiff_t block_tiles);
 
 /// Adds the transform-domain filter gradient of the tiles `first_tile ..< first_tile + tile_count`
-/// to `partial` (`ck_winograd_f4_gradient_size` floats, 64-byte aligned, zeroed by the caller
-/// before the first call): `input` is the convolution's input, `gradient` the gradient of its output.
+/// to `partial` (`ck_winograd_f4_gradient_size` floats, 64-byte aligned), or with `overwrite`
+/// writes it there instead: `input` is the convolution's input, `gradient` the gradient of its output.
 void ck_winograd_f4_filter_gradient_part(const float *input, const float *gradient, const ck_winograd_shape *shape,
                                          ptrdiff_t first_tile, ptrdiff_t tile_count, ptrdiff_t block_tiles,
-                                         float *partial, float *workspace);
+                                         int overwrite, float *partial, float *workspace);
 
 /// Rows `first ..< first + count` (input channels) of the HWIO filter gradient
 /// `[3, 3, in_channels, out_channels]` from `parts` partial sums stored one after another

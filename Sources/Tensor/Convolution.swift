@@ -1,8 +1,8 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
-// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient run as Winograd F(4x4, 3x3) (see Winograd.swift);
+// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass,
+// input gradient and (Float) filter gradient run as Winograd F(4x4, 3x3) (see Winograd.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension. Generic entry points dispatch once per call to code specialized for Float or Double.
 
@@ -186,7 +186,8 @@ extension Tensor {
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its filter:
     /// `im2col(input)^T * gradient`, accumulated over chunks of output positions, reshaped to `filterShape`
-    /// (`[KH, KW, Cin, Cout]`).
+    /// (`[KH, KW, Cin, Cout]`); for Float 3x3 stride-1 kernels with at least 16 input and output
+    /// channels, by Winograd (summed over the tiles in the transform domain).
     ///
     /// - Precondition: `input` and `filterShape` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.

@@ -1,10 +1,10 @@
 // 2-D convolution (regular and depthwise), forward and backward, in Keras channels_last layouts.
 //
 // Regular convolution runs as im2col + one BLAS ?gemm per ~2 MiB chunk of rows (see Im2col.swift),
-// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass
-// and input gradient (and in Float their filter gradient) run as Winograd F(4x4, 3x3) (see
-// Winograd.swift); in Float, the forward pass and the filter gradient where they are not Winograd,
-// and the input gradient of 1x1 kernels, run as a direct kernel (see DirectConvolution.swift);
+// except 3x3 stride-1 convolutions with at least 16 input and output channels, whose forward pass,
+// input gradient and (Float) filter gradient run as Winograd F(4x4, 3x3) (see Winograd.swift); in
+// Float, the forward pass and the filter gradient where they are not Winograd, and the input
+// gradient of 1x1 kernels, run as a direct kernel (see DirectConvolution.swift);
 // depthwise convolution runs as direct loops whose innermost loop walks the contiguous channel
 // dimension (in Float the C kernels of DepthwiseConvolution.swift, split across cores). Generic
 // entry points dispatch once per call to code specialized for Float or Double.
@@ -195,7 +195,8 @@ extension Tensor {
 
     /// The gradient of ``conv2d(filter:strides:padding:dilations:)`` with respect to its filter:
     /// `im2col(input)^T * gradient`, accumulated over chunks of output positions, reshaped to `filterShape`
-    /// (`[KH, KW, Cin, Cout]`).
+    /// (`[KH, KW, Cin, Cout]`); for Float 3x3 stride-1 kernels with at least 16 input and output
+    /// channels, by Winograd (summed over the tiles in the transform domain).
     ///
     /// - Precondition: `input` and `filterShape` are rank 4 with matching channels, and
     ///   `gradient` has the forward output's shape.
@@ -374,10 +375,10 @@ enum ConvKernels {
 
     // MARK: Regular
 
-    /// The forward convolution: Winograd (``winogradDefaultTile``) where ``winogradApplies(_:outChannels:)``
-    /// (unless `allowWinograd` is false, which forces im2col + GEMM), the direct kernel for Float
-    /// where ``directApplies(_:outChannels:)`` (unless `allowDirect` is false), else im2col + GEMM
-    /// with `columnLimit` elements of columns per chunk (tests force small chunks).
+    /// The forward convolution: Winograd F(4x4, 3x3) where ``winogradApplies(_:outChannels:)``
+    /// (unless `allowWinograd` is false), the direct kernel for Float where
+    /// ``directApplies(_:outChannels:)`` (unless `allowDirect` is false), else im2col + GEMM with
+    /// `columnLimit` elements of columns per chunk (tests force small chunks).
     static func forward<T: TensorScalar>(
         _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, columnLimit: Int? = nil,
         allowWinograd: Bool = true, allowDirect: Bool = true
@@ -423,7 +424,7 @@ enum ConvKernels {
         }
     }
 
-    /// The input gradient: Winograd F(2x2, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
+    /// The input gradient: Winograd F(4x4, 3x3) where ``winogradApplies(_:outChannels:)`` (unless
     /// `allowWinograd` is false), the direct kernel for Float where
     /// ``directBackwardInputApplies(_:outChannels:)`` (unless `allowDirect` is false), else GEMM +
     /// col2im in chunks of `columnLimit` elements.

@@ -1,41 +1,39 @@
 import CKernels
 
-// Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3), for 3x3 kernels at stride 1 and dilation 1
-// (valid or same padding): the forward pass and the gradient with respect to the input.
+// Winograd convolution F(4x4, 3x3) for 3x3 kernels at stride 1 and dilation 1 (valid or same
+// padding): the forward pass, the gradient with respect to the input and (Float) the gradient with
+// respect to the filter.
 //
-// Each m x m block of outputs (a "tile", m = 2 or 4) is computed from the (m+2) x (m+2) input
-// patch around it as `A^T [(G g G^T) .* (B^T d B)] A`: (m+2)^2 multiplications per input-output
-// channel pair instead of 9 m^2. Over all channels the elementwise products become (m+2)^2 matrix
-// products, one per transform-domain element e: `M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout]`,
-// each one BLAS ?gemm call. Tiles are processed in chunks of about 2 MiB of transformed data (V and
-// M), like the im2col path, so the buffers stay in cache between the transforms and the GEMMs.
+// Each 4 x 4 block of outputs (a "tile") is computed from the 6 x 6 input patch around it as
+// `A^T [(G g G^T) .* (B^T d B)] A`: 36 multiplications per input-output channel pair instead of
+// 144. Over all channels the elementwise products become 36 matrix products, one per
+// transform-domain element e: `M_e [tiles, Cout] = V_e [tiles, Cin] * U_e [Cin, Cout]`.
 //
-// Layouts: V holds each tile's E = (m+2)^2 transformed rows of Cin contiguously (`[tiles, E, Cin]`),
-// so the input transform writes one contiguous run per tile and GEMM e reads every E-th row
-// (`lda = E * Cin`); M is `[tiles, E, Cout]` likewise. U is `[E, Cin, Cout]`. The transforms run on
-// `SIMD8` vectors along the contiguous channel axis.
+// Float runs the C kernels of `CKernels` (winograd.c): blocks of tiles split across threads, each
+// block's input transform, products (a register-blocked micro-kernel, no BLAS) and output transform
+// (with the fused bias + ReLU) done while the block is in cache; the filter gradient sums
+// `V_e^T (A dY A^T)_e` over the tiles in the transform domain, per-thread partial sums added in
+// part order. Double (the gradient checks) runs the Swift code below: tiles in chunks of about
+// 2 MiB of transformed data, one BLAS ?gemm per element e and chunk, the transforms on `SIMD8`
+// vectors along the contiguous channel axis. Its layouts: V holds each tile's 36 transformed rows
+// of Cin contiguously (`[tiles, E, Cin]`), so GEMM e reads every 36th row (`lda = E * Cin`); M is
+// `[tiles, E, Cout]` likewise; U is `[E, Cin, Cout]`.
 //
 // The gradient with respect to the input of a stride-1 3x3 convolution is a convolution of the
 // output gradient with the kernel rotated by 180 degrees and its channel axes swapped, padded by
 // `2 - pad` before, so it runs through the same code with a differently transformed filter.
 //
 // Transform matrices: Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016),
-// interpolation points 0, 1, -1 (F(2, 3)) and 0, 1, -1, 2, -2 (F(4, 3)), plus the point at infinity.
+// interpolation points 0, 1, -1, 2, -2 and the point at infinity. (F(2x2, 3x3) was dropped: F(4x4)
+// needs fewer multiplications at every seed-model shape, 9 x 9 included, and was about 1.4x faster
+// on vgg3.)
 
-/// The output tile size of a Winograd convolution with a 3x3 kernel.
-enum WinogradTile: Sendable, CaseIterable {
-    /// F(2x2, 3x3): 4x4 input patches, 16 GEMMs, 2.25x fewer multiplications than direct.
-    case f2x2
-    /// F(4x4, 3x3): 6x6 input patches, 36 GEMMs, 4x fewer multiplications than direct.
-    case f4x4
-
-    /// Outputs per tile side (`m`).
-    var outputSize: Int { self == .f2x2 ? 2 : 4 }
-    /// Input patch side, `m + 2`.
-    var inputSize: Int { outputSize + 2 }
-    /// Transform-domain elements (GEMMs) per tile, `(m + 2)^2`.
-    var elements: Int { inputSize * inputSize }
-}
+/// Outputs per side of a Winograd F(4x4, 3x3) tile.
+let winogradOutputSize = 4
+/// Input patch side of a tile, `4 + 2`.
+let winogradInputSize = 6
+/// Transform-domain elements (GEMMs) per tile, `6 * 6`.
+let winogradElements = 36
 
 /// The two data transforms of a Winograd convolution.
 enum WinogradStage: Sendable {
@@ -50,8 +48,6 @@ extension ConvKernels {
     /// GEMMs are too thin to beat one im2col GEMM (the first layers of the seed models, with 1
     /// or 3 input channels, stay on im2col).
     static let winogradMinimumChannels = 16
-    /// The tile size the dispatch uses.
-    static let winogradDefaultTile = WinogradTile.f4x4
     /// Target size in bytes of one chunk's transformed input and products (V and M).
     static let winogradChunkBytes = 2 << 20
 
@@ -64,16 +60,16 @@ extension ConvKernels {
             && g.inputChannels >= winogradMinimumChannels && outChannels >= winogradMinimumChannels
     }
 
-    /// Forward convolution by Winograd with `tile`, followed by the epilogue `+ bias` (`[Cout]`,
-    /// optional) and ReLU (when `applyingReLU`) inside the output transform. Float with F(4x4, 3x3)
-    /// runs the fused, parallel C kernel (``winogradForwardFloat(_:_:_:bias:applyingReLU:blockTiles:parts:)``),
-    /// everything else the Swift code below. `chunkTiles` overrides the tiles per chunk or block
-    /// and `parts` the number of tile ranges the C kernel splits the work into (tests).
+    /// Forward convolution by Winograd, followed by the epilogue `+ bias` (`[Cout]`, optional) and
+    /// ReLU (when `applyingReLU`) inside the output transform. Float runs the fused, parallel C
+    /// kernel (``winogradForwardFloat(_:_:_:bias:applyingReLU:blockTiles:parts:)``), Double the
+    /// Swift code below. `chunkTiles` overrides the tiles per chunk or block and `parts` the number
+    /// of tile ranges the C kernel splits the work into (tests).
     static func winogradForward<T: WinogradScalar>(
         _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, bias: Tensor<T>? = nil, applyingReLU: Bool = false,
-        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil, parts: Int? = nil
+        chunkTiles: Int? = nil, parts: Int? = nil
     ) -> Tensor<T> {
-        if tile == .f4x4, let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
+        if let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
             return winogradForwardFloat(x, f, g, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU,
                                         blockTiles: chunkTiles, parts: parts) as! Tensor<T>
         }
@@ -82,10 +78,10 @@ extension ConvKernels {
         return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
             input.withUnsafeBufferPointer { xBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: tile.elements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, tile: tile, into: u)
+                    withScratchBuffer(count: winogradElements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, into: u)
                         // The bias, or zeros when there is none but ReLU applies.
-                        let biasRow = u + tile.elements * cin * cout
+                        let biasRow = u + winogradElements * cin * cout
                         if let bias {
                             bias.withUnsafeBufferPointer { biasRow.update(from: $0.baseAddress!, count: cout) }
                         } else {
@@ -96,34 +92,34 @@ extension ConvKernels {
                             inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
                             outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
                             epilogue: bias != nil || applyingReLU ? (UnsafePointer(biasRow), applyingReLU) : nil,
-                            tile: tile, chunkTiles: chunkTiles)
+                            chunkTiles: chunkTiles)
                     }
                 }
             }
         }
     }
 
-    /// The input gradient by Winograd with `tile`: the output gradient convolved with the rotated,
-    /// channel-swapped kernel, padded by `2 - pad` above and left (Float with F(4x4, 3x3) in C,
-    /// as for ``winogradForward(_:_:_:bias:applyingReLU:tile:chunkTiles:parts:)``).
+    /// The input gradient by Winograd: the output gradient convolved with the rotated,
+    /// channel-swapped kernel, padded by `2 - pad` above and left (Float in C, as for
+    /// ``winogradForward(_:_:_:bias:applyingReLU:chunkTiles:parts:)``).
     static func winogradBackwardInput<T: WinogradScalar>(
         _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
-        tile: WinogradTile = winogradDefaultTile, chunkTiles: Int? = nil, parts: Int? = nil
+        chunkTiles: Int? = nil, parts: Int? = nil
     ) -> Tensor<T> {
-        if tile == .f4x4, let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
+        if let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
             return winogradBackwardInputFloat(dy, f, g, blockTiles: chunkTiles, parts: parts) as! Tensor<T>
         }
         let cin = g.inputChannels, cout = filter.shape[3]
         return Tensor<T>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
             gradient.withUnsafeBufferPointer { gBuffer in
                 filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: tile.elements * cin * cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, tile: tile, into: u)
+                    withScratchBuffer(count: winogradElements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, into: u)
                         winogradConvolve(
                             input: gBuffer.baseAddress!, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
                             inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
                             outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
-                            epilogue: nil, tile: tile, chunkTiles: chunkTiles)
+                            epilogue: nil, chunkTiles: chunkTiles)
                     }
                 }
             }
@@ -134,9 +130,9 @@ extension ConvKernels {
     /// `[E, cin, cout]`, or with `rotated` the transform of the 180-degree-rotated kernel with
     /// its channel axes swapped, `[E, cout, cin]` (for the input gradient).
     static func winogradTransformFilter<T: WinogradScalar>(
-        _ f: UnsafePointer<T>, cin: Int, cout: Int, rotated: Bool, tile: WinogradTile, into u: UnsafeMutablePointer<T>
+        _ f: UnsafePointer<T>, cin: Int, cout: Int, rotated: Bool, into u: UnsafeMutablePointer<T>
     ) {
-        let plane = cin * cout, n = tile.inputSize
+        let plane = cin * cout, n = winogradInputSize
         withScratchBuffer(count: 3 * n) { (rows: UnsafeMutablePointer<T>) in
             for ci in 0..<cin {
                 for co in 0..<cout {
@@ -147,12 +143,12 @@ extension ConvKernels {
                     }
                     // G g: column b of g gives column b of the n x 3 product, stored rows[r * 3 + b].
                     for b in 0..<3 {
-                        winogradFilterTransform(tap(0, b), tap(1, b), tap(2, b), tile: tile) { r, value in rows[r * 3 + b] = value }
+                        winogradFilterTransform(tap(0, b), tap(1, b), tap(2, b)) { r, value in rows[r * 3 + b] = value }
                     }
                     // (G g) G^T: row r of the product gives row r of U.
                     let destination = rotated ? co * cin + ci : offset
                     for r in 0..<n {
-                        winogradFilterTransform(rows[r * 3], rows[r * 3 + 1], rows[r * 3 + 2], tile: tile) { s, value in
+                        winogradFilterTransform(rows[r * 3], rows[r * 3 + 1], rows[r * 3 + 2]) { s, value in
                             u[(r * n + s) * plane + destination] = value
                         }
                     }
@@ -163,31 +159,19 @@ extension ConvKernels {
 
     /// `G x` for one column of 3 kernel taps, passed to `store(row, value)`.
     @inline(__always)
-    static func winogradFilterTransform<T: WinogradScalar>(
-        _ x0: T, _ x1: T, _ x2: T, tile: WinogradTile, store: (Int, T) -> Void
-    ) {
-        switch tile {
-        case .f2x2:
-            store(0, x0)
-            store(1, (x0 + x1 + x2) / 2)
-            store(2, (x0 - x1 + x2) / 2)
-            store(3, x2)
-        case .f4x4:
-            store(0, x0 / 4)
-            store(1, -(x0 + x1 + x2) / 6)
-            store(2, -(x0 - x1 + x2) / 6)
-            store(3, x0 / 24 + x1 / 12 + x2 / 6)
-            store(4, x0 / 24 - x1 / 12 + x2 / 6)
-            store(5, x2)
-        }
+    static func winogradFilterTransform<T: WinogradScalar>(_ x0: T, _ x1: T, _ x2: T, store: (Int, T) -> Void) {
+        store(0, x0 / 4)
+        store(1, -(x0 + x1 + x2) / 6)
+        store(2, -(x0 - x1 + x2) / 6)
+        store(3, x0 / 24 + x1 / 12 + x2 / 6)
+        store(4, x0 / 24 - x1 / 12 + x2 / 6)
+        store(5, x2)
     }
 
     /// The tiles per chunk: V and M (E rows of `inChannels + outChannels` per tile) within
     /// ``winogradChunkBytes``, at least 1 and at most all tiles.
-    static func winogradTilesPerChunk<T>(
-        _ type: T.Type, tiles: Int, inChannels: Int, outChannels: Int, tile: WinogradTile
-    ) -> Int {
-        let perTile = tile.elements * (inChannels + outChannels) * MemoryLayout<T>.stride
+    static func winogradTilesPerChunk<T>(_ type: T.Type, tiles: Int, inChannels: Int, outChannels: Int) -> Int {
+        let perTile = winogradElements * (inChannels + outChannels) * MemoryLayout<T>.stride
         return Swift.max(1, Swift.min(tiles, winogradChunkBytes / Swift.max(perTile, 1)))
     }
 
@@ -200,14 +184,14 @@ extension ConvKernels {
         input: UnsafePointer<T>, batch: Int, height: Int, width: Int, inChannels cin: Int,
         padTop: Int, padLeft: Int, filter u: UnsafePointer<T>, outChannels cout: Int,
         outputHeight: Int, outputWidth: Int, output: UnsafeMutablePointer<T>,
-        epilogue: (bias: UnsafePointer<T>, relu: Bool)?, tile: WinogradTile, chunkTiles: Int?
+        epilogue: (bias: UnsafePointer<T>, relu: Bool)?, chunkTiles: Int?
     ) {
-        let size = tile.outputSize, patchSize = tile.inputSize, elements = tile.elements
+        let size = winogradOutputSize, patchSize = winogradInputSize, elements = winogradElements
         let tilesHigh = (outputHeight + size - 1) / size, tilesWide = (outputWidth + size - 1) / size
         let tilesPerImage = tilesHigh * tilesWide, total = batch * tilesPerImage
         guard total > 0, cin > 0, cout > 0 else { return }
         let chunk = Swift.max(1, Swift.min(total, chunkTiles ?? winogradTilesPerChunk(
-            T.self, tiles: total, inChannels: cin, outChannels: cout, tile: tile)))
+            T.self, tiles: total, inChannels: cin, outChannels: cout)))
         // V and M, a zero row standing in for input outside the image, and a sink row for
         // outputs past the bottom or right edge.
         withScratchBuffer(count: chunk * elements * (cin + cout) + cin + cout) { (scratch: UnsafeMutablePointer<T>) in
@@ -233,7 +217,7 @@ extension ConvKernels {
                                 ? input + ((n * height + y) * width + x) * cin : UnsafePointer(zeros)
                         }
                     }
-                    winogradInputTile(patch, channels: cin, tile: tile, into: v + t * elements * cin)
+                    winogradInputTile(patch, channels: cin, into: v + t * elements * cin)
                 }
                 // M_e = V_e * U_e, one GEMM per transform-domain element.
                 for e in 0..<elements {
@@ -253,10 +237,10 @@ extension ConvKernels {
                         }
                     }
                     if let epilogue {
-                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners,
+                        winogradOutputTile(m + t * elements * cout, channels: cout, into: corners,
                                            count: size * size, bias: epilogue.bias, relu: epilogue.relu)
                     } else {
-                        winogradOutputTile(m + t * elements * cout, channels: cout, tile: tile, into: corners)
+                        winogradOutputTile(m + t * elements * cout, channels: cout, into: corners)
                     }
                 }
                 start += count
@@ -265,65 +249,61 @@ extension ConvKernels {
     }
 
     /// `B^T d B` for one patch whose element `(r, s)` is the row of `channels` values at
-    /// `patch[r * (m + 2) + s]`, written as E rows of `channels` to `v` (row `r * (m + 2) + s`).
+    /// `patch[r * 6 + s]`, written as 36 rows of `channels` to `v` (row `r * 6 + s`).
     @inline(__always)
     static func winogradInputTile<T: WinogradScalar>(
-        _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, tile: WinogradTile, into v: UnsafeMutablePointer<T>
+        _ patch: UnsafePointer<UnsafePointer<T>>, channels c: Int, into v: UnsafeMutablePointer<T>
     ) {
-        winogradTransformRows(tile, .input, channels: c, source: { patch[$0] }, destination: { v + $0 &* c })
+        winogradTransformRows(.input, channels: c, source: { patch[$0] }, destination: { v + $0 &* c })
     }
 
-    /// `A^T m A` for one tile's E rows of `channels` products at `m`, written to the output rows
-    /// `corners[i * m + j]`.
+    /// `A^T m A` for one tile's 36 rows of `channels` products at `m`, written to the output rows
+    /// `corners[i * 4 + j]`.
     @inline(__always)
     static func winogradOutputTile<T: WinogradScalar>(
-        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>
+        _ m: UnsafePointer<T>, channels c: Int, into corners: UnsafePointer<UnsafeMutablePointer<T>>
     ) {
-        winogradTransformRows(tile, .output, channels: c, source: { m + $0 &* c }, destination: { corners[$0] })
+        winogradTransformRows(.output, channels: c, source: { m + $0 &* c }, destination: { corners[$0] })
     }
 
-    /// Applies the `stage` transform of `tile` to rows of `channels` values, channel by channel:
-    /// element `k` of the transform's input is row `source(k)`, element `e` of its result goes to
-    /// row `destination(e)`. Eight channels at a time as `SIMD8` lanes, the rest one by one.
+    /// Applies the `stage` transform to rows of `channels` values, channel by channel: element `k`
+    /// of the transform's input is row `source(k)`, element `e` of its result goes to row
+    /// `destination(e)`. Eight channels at a time as `SIMD8` lanes, the rest one by one.
     @inline(__always)
     static func winogradTransformRows<T: WinogradScalar>(
-        _ tile: WinogradTile, _ stage: WinogradStage, channels c: Int,
+        _ stage: WinogradStage, channels c: Int,
         source: (Int) -> UnsafePointer<T>, destination: (Int) -> UnsafeMutablePointer<T>
     ) {
         var ch = 0
         while ch &+ 8 <= c {
             winogradTransform(
-                tile, stage, load: { UnsafeRawPointer(source($0) + ch).loadUnaligned(as: SIMD8<T>.self) },
+                stage, load: { UnsafeRawPointer(source($0) + ch).loadUnaligned(as: SIMD8<T>.self) },
                 store: { UnsafeMutableRawPointer(destination($0) + ch).storeBytes(of: $1, as: SIMD8<T>.self) })
             ch &+= 8
         }
         while ch < c {
-            winogradTransform(tile, stage, load: { source($0)[ch] }, store: { destination($0)[ch] = $1 })
+            winogradTransform(stage, load: { source($0)[ch] }, store: { destination($0)[ch] = $1 })
             ch &+= 1
         }
     }
 
-    /// The `stage` transform of `tile` on one lane.
+    /// The `stage` transform on one lane.
     @inline(__always)
-    static func winogradTransform<L: WinogradLane>(
-        _ tile: WinogradTile, _ stage: WinogradStage, load: (Int) -> L, store: (Int, L) -> Void
-    ) {
-        switch (tile, stage) {
-        case (.f2x2, .input): winogradInputTransform2(load: load, store: store)
-        case (.f2x2, .output): winogradOutputTransform2(load: load, store: store)
-        case (.f4x4, .input): winogradInputTransform4(load: load, store: store)
-        case (.f4x4, .output): winogradOutputTransform4(load: load, store: store)
+    static func winogradTransform<L: WinogradLane>(_ stage: WinogradStage, load: (Int) -> L, store: (Int, L) -> Void) {
+        switch stage {
+        case .input: winogradInputTransform4(load: load, store: store)
+        case .output: winogradOutputTransform4(load: load, store: store)
         }
     }
 
-    /// ``winogradOutputTile(_:channels:tile:into:)`` followed by `+ bias` (`channels` values)
+    /// ``winogradOutputTile(_:channels:into:)`` followed by `+ bias` (`channels` values)
     /// and, when `relu`, `max(_, 0)` on each of the `count` output rows while they are in cache.
     @inline(__always)
     static func winogradOutputTile<T: WinogradScalar>(
-        _ m: UnsafePointer<T>, channels c: Int, tile: WinogradTile, into corners: UnsafePointer<UnsafeMutablePointer<T>>,
+        _ m: UnsafePointer<T>, channels c: Int, into corners: UnsafePointer<UnsafeMutablePointer<T>>,
         count: Int, bias: UnsafePointer<T>, relu: Bool
     ) {
-        winogradOutputTile(m, channels: c, tile: tile, into: corners)
+        winogradOutputTile(m, channels: c, into: corners)
         for q in 0..<count {
             winogradEpilogue(corners[q], bias, channels: c, relu: relu)
         }
@@ -344,53 +324,7 @@ extension ConvKernels {
         }
     }
 
-    // MARK: F(2x2, 3x3) transforms
-
-    /// `B^T x` for F(2, 3): `(x0 - x2, x1 + x2, x2 - x1, x1 - x3)`.
-    @inline(__always)
-    static func winogradB2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L, L, L) {
-        (x.0 - x.2, x.1 + x.2, x.2 - x.1, x.1 - x.3)
-    }
-
-    /// `B^T d B` for F(2x2, 3x3) on one lane: `load(r * 4 + s)` gives `d[r][s]`, `store(e, value)`
-    /// takes element `e = r * 4 + s`.
-    @inline(__always)
-    static func winogradInputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
-        // Along each row, then down each column.
-        let r0 = winogradB2((load(0), load(1), load(2), load(3)))
-        let r1 = winogradB2((load(4), load(5), load(6), load(7)))
-        let r2 = winogradB2((load(8), load(9), load(10), load(11)))
-        let r3 = winogradB2((load(12), load(13), load(14), load(15)))
-        @inline(__always) func column(_ s: Int, _ x: (L, L, L, L)) {
-            let y = winogradB2(x)
-            store(s, y.0); store(4 + s, y.1); store(8 + s, y.2); store(12 + s, y.3)
-        }
-        column(0, (r0.0, r1.0, r2.0, r3.0))
-        column(1, (r0.1, r1.1, r2.1, r3.1))
-        column(2, (r0.2, r1.2, r2.2, r3.2))
-        column(3, (r0.3, r1.3, r2.3, r3.3))
-    }
-
-    /// `A^T x` for F(2, 3): `(x0 + x1 + x2, x1 - x2 - x3)`.
-    @inline(__always)
-    static func winogradA2<L: WinogradLane>(_ x: (L, L, L, L)) -> (L, L) {
-        (x.0 + x.1 + x.2, x.1 - x.2 - x.3)
-    }
-
-    /// `A^T m A` for F(2x2, 3x3) on one lane: `load(e)` gives `m[e / 4][e % 4]`, `store(q, value)`
-    /// takes output `(q / 2, q % 2)` of the tile.
-    @inline(__always)
-    static func winogradOutputTransform2<L: WinogradLane>(load: (Int) -> L, store: (Int, L) -> Void) {
-        // Down each column, then along each of the two rows.
-        let c0 = winogradA2((load(0), load(4), load(8), load(12)))
-        let c1 = winogradA2((load(1), load(5), load(9), load(13)))
-        let c2 = winogradA2((load(2), load(6), load(10), load(14)))
-        let c3 = winogradA2((load(3), load(7), load(11), load(15)))
-        let top = winogradA2((c0.0, c1.0, c2.0, c3.0)), bottom = winogradA2((c0.1, c1.1, c2.1, c3.1))
-        store(0, top.0); store(1, top.1); store(2, bottom.0); store(3, bottom.1)
-    }
-
-    // MARK: F(4x4, 3x3) transforms
+    // MARK: Transforms
 
     /// `B^T x` for F(4, 3), rows `(4, 0, -5, 0, 1, 0)`, `(0, -4, -4, 1, 1, 0)`, `(0, 4, -4, -1, 1, 0)`,
     /// `(0, -2, -1, 2, 1, 0)`, `(0, 2, -1, -2, 1, 0)`, `(0, 4, 0, -5, 0, 1)`.
@@ -491,6 +425,12 @@ extension ConvKernels {
         Swift.max(1, Swift.min(Parallel.threads, tiles / winogradMinimumTilesPerThread))
     }
 
+    /// Input channels per thread for the filter transforms with `outChannels` outputs: at least
+    /// 4096 channel pairs each.
+    static func winogradChannelsPerThread(_ outChannels: Int) -> Int {
+        Swift.max(1, 4096 / Swift.max(outChannels, 1))
+    }
+
     /// The C kernels' description of the forward convolution `g` with `outChannels` outputs.
     static func winogradShape(_ g: Conv2DGeometry, outChannels: Int) -> ck_winograd_shape {
         ck_winograd_shape(
@@ -514,13 +454,20 @@ extension ConvKernels {
         _ filter: Tensor<Float>, rotated: Bool, _ body: (UnsafePointer<Float>) -> R
     ) -> R {
         let fi = filter.shape[2], fo = filter.shape[3]
-        return withAlignedFloats(ck_winograd_f4_filter_size(rotated ? fo : fi, rotated ? fi : fo)) { packed in
-            filter.withUnsafeBufferPointer { ck_winograd_f4_pack_filter($0.baseAddress!, fi, fo, rotated ? 1 : 0, packed) }
+        let (cin, cout) = rotated ? (fo, fi) : (fi, fo)
+        return withAlignedFloats(ck_winograd_f4_filter_size(cin, cout)) { packed in
+            filter.withUnsafeBufferPointer { f in
+                let (source, destination) = (UncheckedSendable(f.baseAddress!), UncheckedSendable(packed))
+                Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                    ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count,
+                                               destination.value)
+                }
+            }
             return body(UnsafePointer(packed))
         }
     }
 
-    /// ``winogradForward(_:_:_:bias:applyingReLU:tile:chunkTiles:parts:)`` for Float with F(4x4, 3x3):
+    /// ``winogradForward(_:_:_:bias:applyingReLU:chunkTiles:parts:)`` for Float:
     /// the C kernel on `parts` contiguous tile ranges in parallel (by default ``winogradParts(tiles:)``),
     /// `blockTiles` tiles at a time (by default the kernel's choice).
     static func winogradForwardFloat(
@@ -543,7 +490,7 @@ extension ConvKernels {
         }
     }
 
-    /// ``winogradBackwardInput(_:_:_:tile:chunkTiles:parts:)`` for Float with F(4x4, 3x3): the
+    /// ``winogradBackwardInput(_:_:_:chunkTiles:parts:)`` for Float: the
     /// forward C kernel on the output gradient with the rotated, channel-swapped kernel.
     static func winogradBackwardInputFloat(
         _ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, blockTiles: Int? = nil, parts: Int? = nil
@@ -615,19 +562,24 @@ extension ConvKernels {
                                              UncheckedSendable(partials))
                         Parallel.forEachPart(count) { part in
                             let partial = sums.value + part * size
-                            zeroFill(partial, count: size)
                             let range = Parallel.range(part, of: count, count: tiles)
-                            guard !range.isEmpty else { return }
+                            guard !range.isEmpty else {
+                                zeroFill(partial, count: size)
+                                return
+                            }
                             withAlignedFloats(workspace) { scratch in
                                 var s = frozen
+                                // The part's first block writes its partial sum, the others add to it.
                                 ck_winograd_f4_filter_gradient_part(x.value, dy.value, &s, range.lowerBound, range.count,
-                                                                    block, partial, scratch)
+                                                                    block, 1, partial, scratch)
                             }
                         }
-                        for part in 1..<count {
-                            ck_winograd_f4_gradient_add(partials, partials + part * size, cin, cout)
+                        // The partial sums added in part order and taken back, input channels split across threads.
+                        let result = UncheckedSendable(df)
+                        Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                            ck_winograd_f4_gradient_finish(sums.value, count, cin, cout, range.lowerBound, range.count,
+                                                           result.value)
                         }
-                        ck_winograd_f4_gradient_finish(partials, cin, cout, df)
                     }
                 }
             }

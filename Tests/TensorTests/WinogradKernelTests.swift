@@ -9,12 +9,13 @@ import Testing
 @Suite("Winograd C kernels")
 struct WinogradKernelTests {
     /// (batch, height, width, input channels, output channels, padding): channel counts that are not
-    /// multiples of 16 (the vector width) or 32 (the micro-kernel panel), odd sizes, a single tile
-    /// and a 1x1 output, and enough tiles to be split across threads (the last two).
+    /// multiples of 16 (the vector width) or 32 (the micro-kernel panel), several panels with a
+    /// partial last one (80), odd sizes, a single tile and a 1x1 output, and enough tiles to be
+    /// split across threads by default (the last two).
     static let shapes: [(Int, Int, Int, Int, Int, Padding)] = [
         (2, 9, 7, 17, 24, .valid), (3, 10, 11, 24, 17, .same), (2, 13, 13, 40, 40, .same),
         (1, 6, 6, 16, 16, .valid), (1, 1, 1, 16, 16, .same), (2, 3, 3, 16, 33, .valid),
-        (4, 15, 9, 33, 48, .same), (2, 30, 29, 24, 40, .same),
+        (2, 7, 9, 70, 80, .same), (4, 15, 9, 33, 48, .same), (2, 30, 29, 24, 40, .same),
     ]
 
     /// A Double tensor as Float.

@@ -1,7 +1,7 @@
 // Kernel throughput: BLAS-backed matmul, broadcasting elementwise operations and reductions, the
 // fused bias + ReLU epilogue (forward and backward), max pooling, batch normalization, dropout,
-// 3x3 convolution, the seed models' first-layer and strided convolutions and Xception's depthwise
-// convolutions.
+// 3x3 convolution (Winograd at the seed models' shapes), the seed models' first-layer and strided
+// convolutions and Xception's depthwise convolutions.
 // Run from Benchmarks/: swift package benchmark --target Kernels
 import Benchmark
 import DeepLearning
@@ -251,6 +251,44 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
         Benchmark("depthwiseConv2d 3x3 same \(shape) filter gradient") { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(Tensor.depthwiseConv2dBackwardFilter(gradient: dy, input: x, filterShape: f.shape, padding: .same))
+            }
+        }
+    }
+
+    // Winograd F(4x4, 3x3) (3x3 stride-1 convolutions with at least 16 channels) at the seed models'
+    // shapes: forward with the fused bias + ReLU, input gradient and filter gradient. The name gives
+    // the direct-equivalent GFLOP per iteration (2 * N * OH * OW * 9 * Cin * Cout), so GFLOP/s is
+    // that times the throughput.
+    let winogradShapes: [(label: String, input: [Int], outChannels: Int, padding: Padding)] = [
+        ("vgg3", [32, 150, 150, 32], 32, .same), ("vgg3", [32, 75, 75, 64], 64, .same),
+        ("vgg3", [32, 37, 37, 128], 128, .same), ("vgg5", [32, 18, 18, 256], 256, .same),
+        ("vgg5", [32, 9, 9, 256], 256, .same), ("cnn150", [32, 74, 74, 32], 64, .valid),
+    ]
+    for (index, shape) in winogradShapes.enumerated() {
+        let (n, h, w, cin) = (shape.input[0], shape.input[1], shape.input[2], shape.input[3])
+        let cout = shape.outChannels, padding = shape.padding
+        let seed = UInt64(100 + 10 * index)
+        let x = Tensor<Float>.uniform(shape.input, lower: -1, upper: 1, seed: seed)
+        let f = Tensor<Float>.uniform([3, 3, cin, cout], lower: -0.1, upper: 0.1, seed: seed + 1)
+        let b = Tensor<Float>.uniform([cout], lower: -0.1, upper: 0.1, seed: seed + 2)
+        let (oh, ow) = padding == .same ? (h, w) : (h - 2, w - 2)
+        let dy = Tensor<Float>.uniform([n, oh, ow, cout], lower: -1, upper: 1, seed: seed + 3)
+        let tenths = (matmulFlops(n * oh * ow, cout, 9 * cin) + 50_000_000) / 100_000_000
+        let gflop = "\(tenths / 10).\(tenths % 10)"
+        let name = "winograd \(shape.label) \(shape.input) -> \(cout) \(padding)"
+        Benchmark("\(name) forward + bias + relu (GFLOP: \(gflop))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(x.conv2d(filter: f, bias: b, applyingReLU: true, padding: padding))
+            }
+        }
+        Benchmark("\(name) input gradient (GFLOP: \(gflop))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Tensor.conv2dBackwardInput(gradient: dy, filter: f, inputShape: x.shape, padding: padding))
+            }
+        }
+        Benchmark("\(name) filter gradient (GFLOP: \(gflop))") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(Tensor.conv2dBackwardFilter(gradient: dy, input: x, filterShape: f.shape, padding: padding))
             }
         }
     }

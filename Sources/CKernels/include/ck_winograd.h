@@ -35,9 +35,12 @@ ptrdiff_t ck_winograd_f4_tiles(const ck_winograd_shape *shape);
 ptrdiff_t ck_winograd_f4_filter_size(ptrdiff_t in_channels, ptrdiff_t out_channels);
 
 /// Packs `U = G g G^T` of the HWIO kernel `filter` (`[3, 3, fi, fo]`) into `packed`
-/// (`ck_winograd_f4_filter_size` floats, 64-byte aligned): for the convolution `fi -> fo`, or with `rotated` for
-/// the convolution `fo -> fi` with the kernel rotated by 180 degrees (the input gradient).
-void ck_winograd_f4_pack_filter(const float *filter, ptrdiff_t fi, ptrdiff_t fo, int rotated, float *packed);
+/// (`ck_winograd_f4_filter_size` floats, 64-byte aligned): for the convolution `fi -> fo`, or with
+/// `rotated` for the convolution `fo -> fi` with the kernel rotated by 180 degrees (the input
+/// gradient). Writes the convolution's input channels `first ..< first + count` (so ranges of them
+/// may be packed on different threads).
+void ck_winograd_f4_pack_filter(const float *filter, ptrdiff_t fi, ptrdiff_t fo, int rotated, ptrdiff_t first,
+                                ptrdiff_t count, float *packed);
 
 /// The tiles per block the `_part` functions are best called with for this shape.
 ptrdiff_t ck_winograd_f4_block_tiles(const ck_winograd_shape *shape);
@@ -63,19 +66,18 @@ ptrdiff_t ck_winograd_f4_gradient_block_tiles(const ck_winograd_shape *shape);
 ptrdiff_t ck_winograd_f4_gradient_workspace(const ck_winograd_shape *shape, ptrdiff_t block_tiles);
 
 /// Adds the transform-domain filter gradient of the tiles `first_tile ..< first_tile + tile_count`
-/// to `partial` (`ck_winograd_f4_gradient_size` floats, 64-byte aligned, zeroed by the caller
-/// before the first call): `input` is the convolution's input, `gradient` the gradient of its output.
+/// to `partial` (`ck_winograd_f4_gradient_size` floats, 64-byte aligned), or with `overwrite`
+/// writes it there instead: `input` is the convolution's input, `gradient` the gradient of its output.
 void ck_winograd_f4_filter_gradient_part(const float *input, const float *gradient, const ck_winograd_shape *shape,
                                          ptrdiff_t first_tile, ptrdiff_t tile_count, ptrdiff_t block_tiles,
-                                         float *partial, float *workspace);
+                                         int overwrite, float *partial, float *workspace);
 
-/// `partial += other` over `ck_winograd_f4_gradient_size` floats (combining per-thread sums).
-void ck_winograd_f4_gradient_add(float *partial, const float *other, ptrdiff_t in_channels, ptrdiff_t out_channels);
-
-/// The HWIO filter gradient `[3, 3, in_channels, out_channels]` from a summed `partial`:
-/// `G^T dU G` for every channel pair.
-void ck_winograd_f4_gradient_finish(const float *partial, ptrdiff_t in_channels, ptrdiff_t out_channels,
-                                    float *filter_gradient);
+/// Rows `first ..< first + count` (input channels) of the HWIO filter gradient
+/// `[3, 3, in_channels, out_channels]` from `parts` partial sums stored one after another
+/// (`ck_winograd_f4_gradient_size` floats each): their sum in part order, then `G^T dU G` for
+/// every channel pair.
+void ck_winograd_f4_gradient_finish(const float *partials, ptrdiff_t parts, ptrdiff_t in_channels,
+                                    ptrdiff_t out_channels, ptrdiff_t first, ptrdiff_t count, float *filter_gradient);
 
 #ifdef __cplusplus
 }

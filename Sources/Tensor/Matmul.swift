@@ -4,7 +4,9 @@ extension Tensor {
     /// The matrix product. Rank-2 operands multiply as matrices (`[m, k] x [k, n]`); operands of
     /// rank 3 or more are batches of matrices, with the batch dimensions broadcast (NumPy
     /// `matmul` rules; a rank-2 operand is shared by every batch). Rank-1 operands are not accepted:
-    /// reshape them to a row or column first.
+    /// reshape them to a row or column first. Products run on BLAS; a Float product of at most 96
+    /// rows with a long inner dimension runs on a kernel that skips BLAS's packing (see the module
+    /// overview).
     public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
         precondition(
             rank >= 2 && other.rank >= 2,
@@ -30,6 +32,17 @@ extension Tensor {
                 other.withUnsafeBufferPointer { bBuffer in
                     guard k > 0, let a = aBuffer.baseAddress, let b = bBuffer.baseAddress else {
                         zeroFill(c, count: batchCount * m * n)
+                        return
+                    }
+                    if Scalar.self == Float.self, batchCount == 1, !transposeSelf, !transposeOther,
+                        FewRowsGEMM.applies(m: m, n: n, k: k)
+                    {
+                        // A fully connected layer at a small batch: see FewRowsGEMM.
+                        FewRowsGEMM.multiply(
+                            UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                            UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                            m: m, n: n, k: k, parts: FewRowsGEMM.parts(m: m, n: n, k: k))
                         return
                     }
                     for index in 0..<batchCount {

@@ -18,8 +18,9 @@ nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
         maxIterations: 200
     )
 
-    // Matrix products at the shapes of the seed models' dense layers (batch 32).
-    for (m, k, n) in [(32, 22_500, 128), (32, 6_272, 512), (256, 256, 256)] {
+    // Matrix products at the shapes of the seed models' dense layers (batch 32: dense, cnn150, cnn;
+    // few rows, so on the few-rows kernel where the CPU has AVX-512) and a square one (BLAS).
+    for (m, k, n) in [(32, 22_500, 128), (32, 6_272, 512), (32, 82_944, 128), (256, 256, 256)] {
         let a = Tensor<Float>.uniform([m, k], lower: -1, upper: 1, seed: 1)
         let b = Tensor<Float>.uniform([k, n], lower: -1, upper: 1, seed: 2)
         Benchmark("matmul \(m)x\(k) * \(k)x\(n) (MFLOP per iteration: \(matmulFlops(m, n, k) / 1_000_000))") { benchmark in

@@ -10,6 +10,7 @@
 #include "ck_directconv.h"
 #include "ck_dropout.h"
 #include "ck_elementwise.h"
+#include "ck_gemm.h"
 #include "ck_normalization.h"
 #include "ck_optimizers.h"
 #include "ck_pooling.h"

@@ -252,8 +252,11 @@ def run_keras(args):
 
 
 def time_steps(step, args):
-    for _ in range(args.warmup):
+    # The same warm-up as `pneumonia bench`: `--warmup` steps, more until `--warmup-seconds` passed.
+    start, warmed = time.perf_counter(), 0
+    while warmed < args.warmup or time.perf_counter() - start < args.warmup_seconds:
         step()
+        warmed += 1
     times = []
     for _ in range(args.steps):
         start = time.perf_counter()
@@ -325,10 +328,11 @@ def measure(command, timeout, env=None):
 def command_for(framework, model, mode, args):
     if framework == "swift":
         return [args.swift_bin, "bench", "--model", model, "--mode", mode,
-                "--batch-size", str(args.batch_size), "--steps", str(args.steps)]
+                "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                "--warmup", str(args.warmup), "--warmup-seconds", str(args.warmup_seconds)]
     return [sys.executable, os.path.abspath(__file__), "worker", "--framework", framework, "--model", model,
             "--mode", mode, "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-            "--warmup", str(args.warmup), "--threads", str(args.threads)]
+            "--warmup", str(args.warmup), "--warmup-seconds", str(args.warmup_seconds), "--threads", str(args.threads)]
 
 
 def machine_description():
@@ -436,7 +440,8 @@ def parent(args):
 
     lines = [
         f"Run {started:%Y-%m-%d %H:%M} UTC on {machine_description()}.",
-        f"Batch {args.batch_size}, {args.steps} timed steps after warm-up, best of {args.rounds} round(s), "
+        f"Batch {args.batch_size}, {args.steps} timed steps after a warm-up of at least {args.warmup} steps and "
+        f"{args.warmup_seconds:g} s, best of {args.rounds} round(s), "
         f"frameworks in rotating round-robin order; peers use {args.threads} intra-op threads, 1 inter-op thread"
         + (f", PyTorch with OMP_WAIT_POLICY={args.omp_wait_policy}." if args.omp_wait_policy else "."),
         "Versions: " + "; ".join(f"{f}: {versions[f]}" for f in frameworks if f in versions) + ".",
@@ -497,7 +502,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement (default 10)")
     parser.add_argument("--warmup", type=int, default=2,
-                        help="untimed peer steps first (default 2: Keras traces on the first); pneumonia bench does 1")
+                        help="untimed steps first, for every framework (default 2: Keras traces on the first)")
+    parser.add_argument("--warmup-seconds", type=float, default=0.2,
+                        help="keep warming up until this many seconds have passed (default 0.2), for every framework")
     parser.add_argument("--rounds", type=int, default=2, help="repetitions of the whole sweep; best is kept (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="peers' intra-op threads (default 2)")
     parser.add_argument("--omp-wait-policy", choices=["ACTIVE", "PASSIVE"],
@@ -515,6 +522,7 @@ def main():
     work.add_argument("--batch-size", type=int, default=32)
     work.add_argument("--steps", type=int, default=10)
     work.add_argument("--warmup", type=int, default=2)
+    work.add_argument("--warmup-seconds", type=float, default=0.2)
     work.add_argument("--threads", type=int, default=2)
     if sys.argv[1:2] == ["worker"]:
         worker(work.parse_args(sys.argv[2:]))

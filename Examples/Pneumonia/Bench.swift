@@ -24,12 +24,22 @@ struct Bench: ParsableCommand {
     @Option(help: "Images per batch.")
     var batchSize: Int = 32
 
-    @Option(help: "Timed steps (after one untimed warm-up step).")
+    @Option(help: "Timed steps (after the untimed warm-up).")
     var steps: Int = 10
+
+    @Option(help: "Untimed warm-up steps first (Benchmarks/Compare gives its peers the same).")
+    var warmup: Int = 2
+
+    @Option(help: "Keep warming up until this many seconds have passed (a shared virtual machine's idle cores take a few milliseconds to come up to speed; steps of a millisecond would be timed before).")
+    var warmupSeconds: Double = 0.2
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
+        guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1, got \(warmup)") }
+        guard warmupSeconds >= 0, warmupSeconds.isFinite else {
+            throw ValidationError("--warmup-seconds must be a non-negative number, got \(warmupSeconds)")
+        }
     }
 
     func run() throws {
@@ -76,7 +86,8 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// Builds the model, runs one untimed step and `steps` timed ones.
+    /// Builds the model, runs `warmup` untimed steps (more until `warmupSeconds` have passed) and
+    /// `steps` timed ones.
     func measure() throws -> Result {
         // Before the first large allocation (the trainer would apply it too, but after building).
         AllocatorPolicy.apply()
@@ -91,7 +102,12 @@ struct Bench: ParsableCommand {
             case .infer: _ = network(x)
             }
         }
-        try step(0)
+        let warmupStart = DispatchTime.now().uptimeNanoseconds
+        var warmed = 0
+        while warmed < warmup || Double(DispatchTime.now().uptimeNanoseconds - warmupStart) / 1e9 < warmupSeconds {
+            try step(warmed == 0 ? 0 : steps + warmed)  // seeds apart from the timed steps' 1...steps
+            warmed += 1
+        }
         var times: [Double] = []
         let faultsBefore = pageFaults()
         var faultsBeforeLast = faultsBefore

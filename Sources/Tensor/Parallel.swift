@@ -10,7 +10,9 @@ import Glibc
 /// one of these loops; everything else on the hot path (Winograd transforms, pooling,
 /// elementwise epilogues, normalization statistics) would otherwise run on one core while the
 /// others wait. Work is cut into at most ``threads`` contiguous ranges that run on the calling
-/// thread and libdispatch's workers.
+/// thread and the workers of a small pool that spin briefly between loops (`ck_threadpool.h`:
+/// libdispatch wakes a sleeping worker for every loop, which on a virtual machine can take as
+/// long as the loop), or libdispatch's workers when the pool is taken.
 package enum Parallel {
     /// The number of threads a loop uses: the processors this process may run on, or
     /// `DEEPLEARNING_THREADS` when that is set to a positive number.
@@ -18,6 +20,33 @@ package enum Parallel {
         if let value = getenv("DEEPLEARNING_THREADS"), let n = Int(String(cString: value)), n > 0 { return n }
         return Int(ck_available_cpus())
     }()
+
+    /// Whether loops run on the spinning pool of `ck_threadpool.h` (started on first use with
+    /// ``threads`` - 1 workers); `DEEPLEARNING_DISPATCH_ONLY=1` keeps every loop on libdispatch.
+    static let usesPool: Bool = {
+        guard threads > 1, getenv("DEEPLEARNING_DISPATCH_ONLY").map({ String(cString: $0) != "1" }) ?? true else {
+            return false
+        }
+        return ck_pool_start(Int32(threads - 1)) > 0
+    }()
+
+    /// Runs `body(part)` for `part` in `0..<parts` across threads: on the pool when it is free,
+    /// else (another thread's loop holds it, or this is a loop inside a pool task) on libdispatch.
+    private static func run(_ parts: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            if usesPool {
+                var work = body
+                let ran = withUnsafeMutablePointer(to: &work) { pointer in
+                    ck_pool_run(parts, { context, part in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                    }, pointer)
+                }
+                if ran != 0 { return }
+            }
+            let work = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { work.value($0) }
+        }
+    }
 
     /// Calls `body` on contiguous ranges that cover `0..<count` exactly once, in parallel when
     /// there are at least `2 * minimumPerThread` items; each range holds at least
@@ -32,12 +61,7 @@ package enum Parallel {
             body(0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                work.value(range(part, of: parts, count: count))
-            }
-        }
+        run(parts) { part in body(range(part, of: parts, count: count)) }
     }
 
     /// Runs `body(part)` for `part` in `0..<parts`, in parallel; for per-thread partial results
@@ -48,10 +72,7 @@ package enum Parallel {
             body(0)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { work.value($0) }
-        }
+        run(parts, body)
     }
 
     /// Range `part` of `parts` near-equal contiguous ranges of `0..<count`.

@@ -24,4 +24,15 @@ struct PneumoniaBenchTests {
             #expect(decoded.model == "dense" && decoded.batch == 4)
         }
     }
+
+    @Test("bench's warm-up options: defaults like the comparison's peers, bad values refused by name")
+    func warmupOptions() throws {
+        let defaults = try Bench.parse(["--model", "dense"])
+        #expect(defaults.warmup == 2 && defaults.warmupSeconds == 0.2)
+        for bad in [["--warmup", "0"], ["--warmup-seconds", "-1"], ["--warmup-seconds", "nan"]] {
+            #expect(throws: (any Error).self, "\(bad) was accepted") { try Bench.parse(["--model", "dense"] + bad) }
+        }
+        let quick = try Bench.parse(["--model", "dense", "--mode", "infer", "--batch-size", "2", "--steps", "1", "--warmup", "1", "--warmup-seconds", "0"])
+        #expect(try quick.measure().batch == 2)
+    }
 }

@@ -62,6 +62,18 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
         var x = input
         var i = 0
         while i < layers.count {
+            // In inference without a graph, a convolution followed by a batch normalization (and a
+            // plain ReLU) runs as one convolution with the normalization folded into its kernel.
+            if !context.isTraining, !GradientRecording.isEnabled, i + 1 < layers.count,
+               let linear = layers[i] as? any BatchNormFoldable<Scalar>, let norm = layers[i + 1] as? BatchNorm<Scalar>,
+               let map = norm.inferenceAffine(rank: x.rank) {
+                let relu = i + 2 < layers.count && isPlainReLU(layers[i + 2])
+                if let y = linear.forward(x, foldingFactor: map.factor, offset: map.offset, applyingReLU: relu) {
+                    x = y
+                    i += relu ? 3 : 2
+                    continue
+                }
+            }
             // A batch normalization directly followed by a plain ReLU runs as one fused pass (the
             // same values and gradients as the two layers, without the intermediate tensor).
             if i + 1 < layers.count, let norm = layers[i] as? BatchNorm<Scalar>, isPlainReLU(layers[i + 1]) {

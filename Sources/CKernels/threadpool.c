@@ -131,7 +131,8 @@ int ck_pool_run(ptrdiff_t parts, ck_task_fn task, void *context) {
     int expected = 0;
     if (!__atomic_compare_exchange_n(&pool.busy, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
     // Every part of the previous job has finished (its caller waited), so nobody reads the fields now.
-    const uint64_t generation = (__atomic_load_n(&pool.claim, __ATOMIC_RELAXED) >> 32) + 1;
+    // The generation wraps at 2^32 (it must fit the high half of `claim`).
+    const uint64_t generation = ((__atomic_load_n(&pool.claim, __ATOMIC_RELAXED) >> 32) + 1) & 0xFFFFFFFFu;
     __atomic_store_n(&pool.task, task, __ATOMIC_RELAXED);
     __atomic_store_n(&pool.context, context, __ATOMIC_RELAXED);
     __atomic_store_n(&pool.parts, parts, __ATOMIC_RELAXED);

@@ -115,6 +115,20 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
         forward(input, context: &context, applyingReLU: false)
     }
 
+    /// Per channel for the given variances: `beta` (0 without one), `1 / sqrt(variance + epsilon)`,
+    /// and the normalization's factor, `gamma` (1 without one) times that.
+    func normalization(variance: [Double]) -> (beta: [Double], invStd: [Double], factor: [Double]) {
+        let channels = variance.count
+        let gammaValues = gamma.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 1, count: channels)
+        let betaValues = beta.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 0, count: channels)
+        var invStd = [Double](repeating: 0, count: channels), factor = invStd
+        for c in 0..<channels {
+            invStd[c] = 1 / (variance[c] + epsilon).squareRoot()
+            factor[c] = gammaValues[c] * invStd[c]
+        }
+        return (betaValues, invStd, factor)
+    }
+
     /// The layer's forward pass, followed by `max(_, 0)` in the same pass when `applyingReLU`
     /// (what a ``Sequential`` runs for a batch normalization directly followed by a plain ReLU):
     /// the same values and gradients as the two layers one after the other (a NaN becomes 0, as in
@@ -145,14 +159,7 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
             variance = movingVariance.value.scalars.map { Double($0) }
         }
 
-        let gammaValues = gamma.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 1, count: channels)
-        let betaValues = beta.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 0, count: channels)
-        var invStd = [Double](repeating: 0, count: channels)
-        var factor = [Double](repeating: 0, count: channels)
-        for c in 0..<channels {
-            invStd[c] = 1 / (variance[c] + epsilon).squareRoot()
-            factor[c] = gammaValues[c] * invStd[c]
-        }
+        let (betaValues, invStd, factor) = normalization(variance: variance)
         // y = (x - mean) * factor + beta, then max(_, 0) when applyingReLU.
         let y = channelAffine(
             x, layout, shift: mean, factor: factor, offset: betaValues, gradient: nil, gradientFactor: nil,

@@ -25,14 +25,10 @@ extension BatchNorm {
         guard let built = builtInputShape, rank == built.count + 1, let movingMean, let movingVariance else { return nil }
         let a = axis < 0 ? axis + rank : axis
         guard a == rank - 1 else { return nil }
-        let channels = built[a - 1]
-        let mean = movingMean.value.scalars, variance = movingVariance.value.scalars
-        let g = gamma?.value.scalars, b = beta?.value.scalars
-        var factor = [Double](repeating: 0, count: channels), offset = factor
-        for c in 0..<channels {
-            factor[c] = (g.map { Double($0[c]) } ?? 1) / (Double(variance[c]) + epsilon).squareRoot()
-            offset[c] = (b.map { Double($0[c]) } ?? 0) - Double(mean[c]) * factor[c]
-        }
+        guard built[a - 1] == movingVariance.value.count else { return nil }
+        let mean = movingMean.value.scalars
+        let (betaValues, _, factor) = normalization(variance: movingVariance.value.scalars.map { Double($0) })
+        let offset = (0..<factor.count).map { c in betaValues[c] - Double(mean[c]) * factor[c] }
         return (factor, offset)
     }
 }

@@ -65,7 +65,9 @@ let package = Package(
         ),
 
         // Shared test support: gradient checker, reference-fixture comparison.
-        .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Autograd", "CAllocationCounter"], path: "Tests/TestSupport"),
+        // Counts heap allocations in the test process (malloc and friends, forwarded to glibc).
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
 
         .testTarget(
             name: "TensorTests",

@@ -89,7 +89,7 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
         let beta1Power = power(Scalar(beta1), t)
         let beta2Power = power(Scalar(beta2), t)
         let alpha = lr * (1 - beta2Power).squareRoot() / (1 - beta1Power)
-        let coefficients = [alpha, Scalar(1 - beta1), Scalar(1 - beta2), Scalar(epsilon)]
+        let coefficients = UpdateCoefficients(alpha, Scalar(1 - beta1), Scalar(1 - beta2), Scalar(epsilon))
         let amsgrad = amsgrad
         core.apply(parameters) { buffers in
             dispatchUpdate(
@@ -118,7 +118,7 @@ public class Adam<Scalar: TensorScalar>: Optimizer {
 }
 
 /// One Adam step on one parameter; `c` is `[alpha, 1 - beta1, 1 - beta2, epsilon]`.
-private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T], amsgrad: Bool) {
+private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: UpdateCoefficients<T>, amsgrad: Bool) {
     let alpha = c[0], oneMinusBeta1 = c[1], oneMinusBeta2 = c[2], eps = c[3]
     let w = b.weight, g = b.gradient, n = b.count
     let m = b.slot(0), v = b.slot(1)
@@ -141,7 +141,7 @@ private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T], a
 
 /// ``adamStep(_:_:amsgrad:)`` for `Float`: the C kernel (same formula and operation order),
 /// split across cores.
-private func adamStepFloat(_ b: UpdateBuffers<Float>, _ c: [Float], amsgrad: Bool) {
+private func adamStepFloat(_ b: UpdateBuffers<Float>, _ c: UpdateCoefficients<Float>, amsgrad: Bool) {
     let (alpha, oneMinusBeta1, oneMinusBeta2, eps) = (c[0], c[1], c[2], c[3])
     let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient)
     let m = UncheckedSendable(b.slot(0)), v = UncheckedSendable(b.slot(1))

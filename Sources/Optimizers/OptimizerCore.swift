@@ -29,7 +29,14 @@ final class OptimizerCore<Scalar: TensorScalar> {
     struct SlotStorage {
         var shape: [Int]
         var scalars: [Scalar]
-        var count: Int { shape.reduce(1, *) }
+        /// Elements per slot (the parameter's element count).
+        let count: Int
+
+        init(shape: [Int], scalars: [Scalar]) {
+            self.shape = shape
+            self.scalars = scalars
+            count = shape.reduce(1, *)
+        }
     }
 
     /// Slots by parameter name, created (zeroed) when a parameter is first updated or built.
@@ -97,45 +104,84 @@ final class OptimizerCore<Scalar: TensorScalar> {
         _ parameters: [(name: String, variable: Variable<Scalar>)],
         step: (UpdateBuffers<Scalar>) -> Void
     ) {
-        var names = Set<String>()
-        var present: [(name: String, variable: Variable<Scalar>, gradient: Tensor<Scalar>)] = []
-        for (name, variable) in parameters {
-            precondition(names.insert(name).inserted, "\(optimizerName).update: parameter name \"\(name)\" appears twice")
+        checkNamesAreUnique(parameters)
+        // Index loops, no intermediate arrays: an update without clipping allocates nothing once
+        // the slots exist (not even in a debug build, where generic iterators allocate).
+        var any = false
+        var i = 0
+        while i < parameters.count {
+            let (name, variable) = parameters[i]
+            i += 1
             guard let gradient = variable.gradient else { continue }
             precondition(
                 gradient.shape == variable.shape,
                 "\(optimizerName).update: gradient of \"\(name)\" has shape \(gradient.shape) but the parameter has shape \(variable.shape)")
-            present.append((name, variable, gradient))
+            any = true
         }
-        guard !present.isEmpty else { return }
+        guard any else { return }
 
-        let gradients = clip(present.map(\.gradient))
         let lr = Scalar(learningRate)
-        if weightDecay > 0 {
-            let wd = Scalar(weightDecay)
-            for p in present {
-                p.variable.value.withUnsafeMutableBufferPointer { w in
-                    guard let base = w.baseAddress else { return }
-                    decayWeights(base, w.count, weightDecay: wd, learningRate: lr)
-                }
+        if clipping == nil {
+            i = 0
+            while i < parameters.count {
+                let (name, variable) = parameters[i]
+                i += 1
+                guard let gradient = variable.gradient else { continue }
+                update(name: name, variable: variable, gradient: gradient, learningRate: lr, step: step)
+            }
+        } else {
+            let present = parameters.compactMap { p in p.variable.gradient.map { (p.name, p.variable, $0) } }
+            let gradients = clip(present.map(\.2))
+            for (p, gradient) in zip(present, gradients) {
+                update(name: p.0, variable: p.1, gradient: gradient, learningRate: lr, step: step)
             }
         }
-        for (p, gradient) in zip(present, gradients) {
-            _ = ensureSlots(name: p.name, shape: p.variable.shape)
-            var storage = slots.removeValue(forKey: p.name)!
-            let count = storage.count
-            if count > 0 {
-                gradient.withUnsafeBufferPointer { g in
-                    storage.scalars.withUnsafeMutableBufferPointer { s in
-                        p.variable.value.withUnsafeMutableBufferPointer { w in
-                            step(UpdateBuffers(weight: w.baseAddress!, gradient: g.baseAddress!, slots: s.baseAddress, count: count))
-                        }
+        iterations += 1
+    }
+
+    /// The parameter names of the last update, once checked to be unique (so a training loop that
+    /// passes the same list every step checks it once, without building a set each time).
+    private var checkedNames: [String] = []
+
+    /// Stops with a precondition when a parameter name appears twice.
+    private func checkNamesAreUnique(_ parameters: [(name: String, variable: Variable<Scalar>)]) {
+        if parameters.count == checkedNames.count {
+            var i = 0
+            while i < parameters.count && parameters[i].name == checkedNames[i] { i += 1 }
+            if i == parameters.count { return }
+        }
+        var names = Set<String>()
+        for (name, _) in parameters {
+            precondition(names.insert(name).inserted, "\(optimizerName).update: parameter name \"\(name)\" appears twice")
+        }
+        checkedNames = parameters.map(\.name)
+    }
+
+    /// Decays one parameter's weights (when weight decay is on) and runs `step` on its buffers.
+    private func update(
+        name: String, variable: Variable<Scalar>, gradient: Tensor<Scalar>, learningRate lr: Scalar,
+        step: (UpdateBuffers<Scalar>) -> Void
+    ) {
+        if weightDecay > 0 {
+            let wd = Scalar(weightDecay)
+            variable.value.withUnsafeMutableBufferPointer { w in
+                guard let base = w.baseAddress else { return }
+                decayWeights(base, w.count, weightDecay: wd, learningRate: lr)
+            }
+        }
+        _ = ensureSlots(name: name, shape: variable.shape)
+        var storage = slots.removeValue(forKey: name)!
+        let count = storage.count
+        if count > 0 {
+            gradient.withUnsafeBufferPointer { g in
+                storage.scalars.withUnsafeMutableBufferPointer { s in
+                    variable.value.withUnsafeMutableBufferPointer { w in
+                        step(UpdateBuffers(weight: w.baseAddress!, gradient: g.baseAddress!, slots: s.baseAddress, count: count))
                     }
                 }
             }
-            slots[p.name] = storage
         }
-        iterations += 1
+        slots[name] = storage
     }
 
     /// The gradients after this optimizer's clipping (Keras `_clip_gradients`).
@@ -321,19 +367,58 @@ struct UpdateBuffers<T> {
     }
 }
 
+/// An optimizer step's scalar coefficients (at most five: learning rate, decays, epsilon), held
+/// inline so that an update allocates nothing.
+struct UpdateCoefficients<T> {
+    private let values: (T, T, T, T, T)
+    /// The number of coefficients.
+    let count: Int
+
+    /// The coefficients in order: two to five of them (no array, so nothing is allocated).
+    init(_ c0: T, _ c1: T, _ c2: T? = nil, _ c3: T? = nil, _ c4: T? = nil) {
+        precondition(c2 != nil || c3 == nil, "UpdateCoefficients: coefficients must be given in order")
+        precondition(c3 != nil || c4 == nil, "UpdateCoefficients: coefficients must be given in order")
+        values = (c0, c1, c2 ?? c1, c3 ?? c1, c4 ?? c1)
+        count = c4 != nil ? 5 : c3 != nil ? 4 : c2 != nil ? 3 : 2
+    }
+
+    private init(values: (T, T, T, T, T), count: Int) {
+        self.values = values
+        self.count = count
+    }
+
+    /// Coefficient `i`.
+    subscript(i: Int) -> T {
+        precondition(i >= 0 && i < count, "UpdateCoefficients: index \(i) out of range for \(count) coefficients")
+        switch i {
+        case 0: return values.0
+        case 1: return values.1
+        case 2: return values.2
+        case 3: return values.3
+        default: return values.4
+        }
+    }
+
+    /// The same coefficients converted to another element type.
+    func converted<U: TensorScalar>(to: U.Type) -> UpdateCoefficients<U> where T: TensorScalar {
+        UpdateCoefficients<U>(
+            values: (U(values.0), U(values.1), U(values.2), U(values.3), U(values.4)), count: count)
+    }
+}
+
 /// Calls `float` or `double` with the buffers and coefficients viewed as the concrete element type,
 /// so each optimizer's element loop is compiled (and vectorized) per type rather than run through
 /// the generic protocol; `generic` handles any other `TensorScalar`.
 func dispatchUpdate<Scalar: TensorScalar>(
-    _ buffers: UpdateBuffers<Scalar>, _ coefficients: [Scalar],
-    float: (UpdateBuffers<Float>, [Float]) -> Void,
-    double: (UpdateBuffers<Double>, [Double]) -> Void,
-    generic: (UpdateBuffers<Scalar>, [Scalar]) -> Void
+    _ buffers: UpdateBuffers<Scalar>, _ coefficients: UpdateCoefficients<Scalar>,
+    float: (UpdateBuffers<Float>, UpdateCoefficients<Float>) -> Void,
+    double: (UpdateBuffers<Double>, UpdateCoefficients<Double>) -> Void,
+    generic: (UpdateBuffers<Scalar>, UpdateCoefficients<Scalar>) -> Void
 ) {
     if Scalar.self == Float.self {
-        float(buffers.rebound(to: Float.self), coefficients.map { Float($0) })
+        float(buffers.rebound(to: Float.self), coefficients.converted(to: Float.self))
     } else if Scalar.self == Double.self {
-        double(buffers.rebound(to: Double.self), coefficients.map { Double($0) })
+        double(buffers.rebound(to: Double.self), coefficients.converted(to: Double.self))
     } else {
         generic(buffers, coefficients)
     }

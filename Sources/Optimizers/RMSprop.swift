@@ -74,7 +74,7 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
     /// One update of every parameter that has a gradient (see ``Optimizer/update(_:)``).
     public func update(_ parameters: [(name: String, variable: Variable<Scalar>)]) {
         // Keras computes `1 - rho` in double precision and then casts it to the variable's type.
-        let coefficients = [Scalar(core.learningRate), Scalar(rho), Scalar(1 - rho), Scalar(momentum), Scalar(epsilon)]
+        let coefficients = UpdateCoefficients(Scalar(core.learningRate), Scalar(rho), Scalar(1 - rho), Scalar(momentum), Scalar(epsilon))
         let options = RMSpropOptions(hasMomentum: momentum > 0, centered: centered)
         core.apply(parameters) { buffers in
             dispatchUpdate(
@@ -109,7 +109,7 @@ private struct RMSpropOptions {
 }
 
 /// One RMSprop step on one parameter; `c` is `[lr, rho, 1 - rho, momentum, epsilon]`.
-private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T], _ options: RMSpropOptions) {
+private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: UpdateCoefficients<T>, _ options: RMSpropOptions) {
     let lr = c[0], rho = c[1], oneMinusRho = c[2], mu = c[3], eps = c[4]
     let w = b.weight, g = b.gradient, n = b.count
     let v = b.slot(0)
@@ -145,7 +145,7 @@ private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: [T]
 
 /// ``rmspropStep(_:_:_:)`` for `Float`: the C kernel (same formulas and operation order), split
 /// across cores.
-private func rmspropStepFloat(_ b: UpdateBuffers<Float>, _ c: [Float], _ options: RMSpropOptions) {
+private func rmspropStepFloat(_ b: UpdateBuffers<Float>, _ c: UpdateCoefficients<Float>, _ options: RMSpropOptions) {
     let (lr, rho, oneMinusRho, mu, eps) = (c[0], c[1], c[2], c[3], c[4])
     let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient), v = UncheckedSendable(b.slot(0))
     let m = UncheckedSendable(options.hasMomentum ? b.slot(1) : nil)

@@ -63,7 +63,7 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         let hasMomentum = momentum != 0, nesterov = nesterov
         core.apply(parameters) { buffers in
             dispatchUpdate(
-                buffers, [lr, mu],
+                buffers, UpdateCoefficients(lr, mu),
                 float: { sgdStep($0, lr: $1[0], momentum: $1[1], hasMomentum: hasMomentum, nesterov: nesterov) },
                 double: { sgdStep($0, lr: $1[0], momentum: $1[1], hasMomentum: hasMomentum, nesterov: nesterov) },
                 generic: { sgdStep($0, lr: $1[0], momentum: $1[1], hasMomentum: hasMomentum, nesterov: nesterov) })

@@ -15,10 +15,10 @@ extension Tensor {
     /// `activation(x * W + b)` epilogue. `bias` may be `nil` to apply ReLU alone.
     /// - Precondition: this tensor has rank >= 1 and `bias` has shape `[shape.last]`.
     public mutating func addBias(_ bias: Tensor?, applyingReLU: Bool) {
-        let channels = shape.last ?? 1
+        let channels = rank > 0 ? shape[rank - 1] : 1
         if let bias {
             precondition(
-                rank >= 1 && bias.shape == [channels],
+                rank >= 1 && bias.rank == 1 && bias.shape[0] == channels,
                 "addBias: bias of shape \(bias.shape) does not match the last axis of shape \(shape)")
         }
         guard bias != nil || applyingReLU, count > 0, channels > 0 else { return }
@@ -89,16 +89,41 @@ extension Tensor {
         gradient: Tensor, output: Tensor, applyingReLU: Bool
     ) -> (input: Tensor, bias: Tensor) {
         precondition(gradient.rank >= 1, "biasActivationBackward: gradient must have rank >= 1, got shape \(gradient.shape)")
-        precondition(
-            !applyingReLU || gradient.shape == output.shape,
-            "biasActivationBackward: gradient shape \(gradient.shape) differs from output shape \(output.shape)")
-        let channels = gradient.shape.last!
-        let rows = channels == 0 ? 0 : gradient.count / channels
-        var biasGradient = Tensor.zeros([channels])
+        var biasGradient = Tensor.zeros([gradient.shape.last!])
         guard applyingReLU else {
-            biasGradient.scalars.withUnsafeMutableBufferPointer { db in
-                gradient.withUnsafeBufferPointer { g in
-                    guard let gp = g.baseAddress, let dp = db.baseAddress else { return }
+            var unused = Tensor.zeros([0])
+            biasActivationBackward(
+                gradient: gradient, output: output, applyingReLU: false, maskedInto: &unused, biasGradient: &biasGradient)
+            return (gradient, biasGradient)
+        }
+        var input = Tensor.buildUninitialized(shape: gradient.shape) { _ in }
+        biasActivationBackward(
+            gradient: gradient, output: output, applyingReLU: true, maskedInto: &input, biasGradient: &biasGradient)
+        return (input, biasGradient)
+    }
+
+    /// ``biasActivationBackward(gradient:output:applyingReLU:)`` into caller-owned tensors, without
+    /// allocating: `masked` (the input gradient, shaped like `gradient`) is written only when
+    /// `applyingReLU` (otherwise the input gradient is `gradient` itself and `masked` is untouched),
+    /// and `biasGradient` (`[C]`) is overwritten.
+    ///
+    /// - Precondition: `gradient` has rank >= 1; when `applyingReLU`, `output` and `masked` have
+    ///   its shape; `biasGradient` has shape `[C]` (the messages name the shapes).
+    public static func biasActivationBackward(
+        gradient: Tensor, output: Tensor, applyingReLU: Bool, maskedInto masked: inout Tensor, biasGradient: inout Tensor
+    ) {
+        precondition(gradient.rank >= 1, "biasActivationBackward: gradient must have rank >= 1, got shape \(gradient.shape)")
+        let channels = gradient.shape[gradient.rank - 1]
+        precondition(
+            biasGradient.rank == 1 && biasGradient.shape[0] == channels,
+            "biasActivationBackward: bias gradient of shape \(biasGradient.shape) for a gradient of shape \(gradient.shape)")
+        let rows = channels == 0 ? 0 : gradient.count / channels
+        biasGradient.withUnsafeMutableBufferPointer { db in
+            guard let dp = db.baseAddress else { return }
+            zeroFill(dp, count: channels)
+            gradient.withUnsafeBufferPointer { g in
+                guard let gp = g.baseAddress else { return }
+                guard applyingReLU else {
                     if Scalar.self == Float.self {
                         BiasActivationKernels.sumRows(
                             UnsafePointer<Float>(OpaquePointer(gp)), UnsafeMutablePointer<Float>(OpaquePointer(dp)),
@@ -110,35 +135,31 @@ extension Tensor {
                     } else {
                         BiasActivationKernels.sumRows(gp, dp, rows: rows, channels: channels)
                     }
+                    return
                 }
-            }
-            return (gradient, biasGradient)
-        }
-        let input = Tensor.buildUninitialized(shape: gradient.shape) { dx in
-            gradient.withUnsafeBufferPointer { g in
+                precondition(
+                    gradient.shape == output.shape && masked.shape == gradient.shape,
+                    "biasActivationBackward: gradient shape \(gradient.shape), output shape \(output.shape) and input-gradient shape \(masked.shape) differ")
                 output.withUnsafeBufferPointer { y in
-                    biasGradient.scalars.withUnsafeMutableBufferPointer { db in
+                    masked.withUnsafeMutableBufferPointer { d in
+                        let (yp, dx) = (y.baseAddress!, d.baseAddress!)
                         if Scalar.self == Float.self {
                             BiasActivationKernels.reluBiasBackward(
-                                UnsafePointer<Float>(OpaquePointer(g.baseAddress!)),
-                                UnsafePointer<Float>(OpaquePointer(y.baseAddress!)),
+                                UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(yp)),
                                 UnsafeMutablePointer<Float>(OpaquePointer(dx)),
-                                UnsafeMutablePointer<Float>(OpaquePointer(db.baseAddress!)), rows: rows, channels: channels)
+                                UnsafeMutablePointer<Float>(OpaquePointer(dp)), rows: rows, channels: channels)
                         } else if Scalar.self == Double.self {
                             BiasActivationKernels.reluBiasBackward(
-                                UnsafePointer<Double>(OpaquePointer(g.baseAddress!)),
-                                UnsafePointer<Double>(OpaquePointer(y.baseAddress!)),
+                                UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(yp)),
                                 UnsafeMutablePointer<Double>(OpaquePointer(dx)),
-                                UnsafeMutablePointer<Double>(OpaquePointer(db.baseAddress!)), rows: rows, channels: channels)
+                                UnsafeMutablePointer<Double>(OpaquePointer(dp)), rows: rows, channels: channels)
                         } else {
-                            BiasActivationKernels.reluBiasBackward(
-                                g.baseAddress!, y.baseAddress!, dx, db.baseAddress!, rows: rows, channels: channels)
+                            BiasActivationKernels.reluBiasBackward(gp, yp, dx, dp, rows: rows, channels: channels)
                         }
                     }
                 }
             }
         }
-        return (input, biasGradient)
     }
 }
 

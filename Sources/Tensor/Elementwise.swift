@@ -12,6 +12,18 @@ extension Tensor {
         }
     }
 
+    /// `op` applied to every element of this tensor, written into `output` (same shape, every
+    /// element overwritten) without allocating.
+    public func map(_ op: UnaryOp<Scalar>, into output: inout Tensor) {
+        precondition(shape == output.shape, "map(into:): input shape \(shape) differs from output shape \(output.shape)")
+        withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { out in
+                guard let source = x.baseAddress, let destination = out.baseAddress else { return }
+                Scalar.applyUnary(op, source, destination, x.count)
+            }
+        }
+    }
+
     /// Applies `op` to every element in place.
     public mutating func apply(_ op: UnaryOp<Scalar>) {
         scalars.withUnsafeMutableBufferPointer { out in

@@ -44,18 +44,18 @@ enum FewRowsGEMM {
             return (r.lowerBound * 128)..<Swift.min(k, r.upperBound * 128)
         }
         let size = m * n
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * size)
-        defer { partials.deallocate() }
-        let (ap, bp, cp, pp) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c), UncheckedSendable(partials))
-        Parallel.forEachPart(parts) { part in
-            let range = innerRange(part)
-            let out = part == 0 ? cp.value : pp.value + (part - 1) * size
-            ck_sgemm_few_rows_f32(
-                ap.value + range.lowerBound, k, bp.value + range.lowerBound * n, n, out, n, m, range.count, 0, n)
-        }
-        for part in 1..<parts {
-            let partial = partials + (part - 1) * size
-            for i in 0..<size { c[i] += partial[i] }
+        withScratchBuffer(count: (parts - 1) * size) { (partials: UnsafeMutablePointer<Float>) in
+            let (ap, bp, cp, pp) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c), UncheckedSendable(partials))
+            Parallel.forEachPart(parts) { part in
+                let range = innerRange(part)
+                let out = part == 0 ? cp.value : pp.value + (part - 1) * size
+                ck_sgemm_few_rows_f32(
+                    ap.value + range.lowerBound, k, bp.value + range.lowerBound * n, n, out, n, m, range.count, 0, n)
+            }
+            for part in 1..<parts {
+                let partial = partials + (part - 1) * size
+                for i in 0..<size { c[i] += partial[i] }
+            }
         }
     }
 }

@@ -8,14 +8,24 @@
 /// any finite magnitude. `labels` (usually in `[0, 1]`) must have the shape of `logits`; the
 /// result has that shape too.
 public func sigmoidCrossEntropy<Scalar: TensorScalar>(logits: Tensor<Scalar>, labels: Tensor<Scalar>) -> Tensor<Scalar> {
+    var out = Tensor<Scalar>.buildUninitialized(shape: logits.shape) { _ in }
+    sigmoidCrossEntropy(logits: logits, labels: labels, into: &out)
+    return out
+}
+
+/// ``sigmoidCrossEntropy(logits:labels:)`` written into `output` (every element overwritten),
+/// without allocating. All three tensors have the same shape.
+public func sigmoidCrossEntropy<Scalar: TensorScalar>(
+    logits: Tensor<Scalar>, labels: Tensor<Scalar>, into output: inout Tensor<Scalar>
+) {
     precondition(
-        logits.shape == labels.shape,
-        "sigmoidCrossEntropy: logits shape \(logits.shape) and labels shape \(labels.shape) differ")
-    return logits.withUnsafeBufferPointer { x in
+        logits.shape == labels.shape && logits.shape == output.shape,
+        "sigmoidCrossEntropy: logits shape \(logits.shape), labels shape \(labels.shape) and output shape \(output.shape) must agree")
+    let n = logits.count
+    logits.withUnsafeBufferPointer { x in
         labels.withUnsafeBufferPointer { z in
-            Tensor.build(shape: logits.shape) { out in
-                guard let x = x.baseAddress, let z = z.baseAddress else { return }
-                let n = logits.count
+            output.withUnsafeMutableBufferPointer { o in
+                guard let x = x.baseAddress, let z = z.baseAddress, let out = o.baseAddress else { return }
                 if Scalar.self == Float.self {
                     sigmoidCEForward(UnsafePointer<Float>(OpaquePointer(x)), UnsafePointer<Float>(OpaquePointer(z)),
                                      UnsafeMutablePointer<Float>(OpaquePointer(out)), n)
@@ -35,15 +45,25 @@ public func sigmoidCrossEntropy<Scalar: TensorScalar>(logits: Tensor<Scalar>, la
 public func sigmoidCrossEntropyBackward<Scalar: TensorScalar>(
     logits: Tensor<Scalar>, labels: Tensor<Scalar>, gradient: Tensor<Scalar>
 ) -> Tensor<Scalar> {
+    var dx = Tensor<Scalar>.buildUninitialized(shape: logits.shape) { _ in }
+    sigmoidCrossEntropyBackward(logits: logits, labels: labels, gradient: gradient, into: &dx)
+    return dx
+}
+
+/// ``sigmoidCrossEntropyBackward(logits:labels:gradient:)`` written into `logitsGradient`
+/// (every element overwritten), without allocating. All four tensors have the same shape.
+public func sigmoidCrossEntropyBackward<Scalar: TensorScalar>(
+    logits: Tensor<Scalar>, labels: Tensor<Scalar>, gradient: Tensor<Scalar>, into logitsGradient: inout Tensor<Scalar>
+) {
     precondition(
-        logits.shape == labels.shape && logits.shape == gradient.shape,
-        "sigmoidCrossEntropyBackward: logits shape \(logits.shape), labels shape \(labels.shape) and gradient shape \(gradient.shape) must agree")
-    return logits.withUnsafeBufferPointer { x in
+        logits.shape == labels.shape && logits.shape == gradient.shape && logits.shape == logitsGradient.shape,
+        "sigmoidCrossEntropyBackward: logits shape \(logits.shape), labels shape \(labels.shape), gradient shape \(gradient.shape) and result shape \(logitsGradient.shape) must agree")
+    let n = logits.count
+    logits.withUnsafeBufferPointer { x in
         labels.withUnsafeBufferPointer { z in
             gradient.withUnsafeBufferPointer { g in
-                Tensor.build(shape: logits.shape) { dx in
-                    guard let x = x.baseAddress, let z = z.baseAddress, let g = g.baseAddress else { return }
-                    let n = logits.count
+                logitsGradient.withUnsafeMutableBufferPointer { d in
+                    guard let x = x.baseAddress, let z = z.baseAddress, let g = g.baseAddress, let dx = d.baseAddress else { return }
                     if Scalar.self == Float.self {
                         sigmoidCEBackward(
                             UnsafePointer<Float>(OpaquePointer(x)), UnsafePointer<Float>(OpaquePointer(z)),

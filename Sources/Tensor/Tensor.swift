@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -173,12 +174,20 @@ func zeroFill<Scalar: TensorScalar>(_ pointer: UnsafeMutablePointer<Scalar>, cou
 }
 
 /// Scratch storage of `count` uninitialized elements for the duration of `body` (for buffers a
-/// kernel overwrites completely before reading, such as im2col columns).
+/// kernel overwrites completely before reading, such as im2col columns), 64-byte aligned.
+///
+/// The memory comes from the calling thread's scratch arena (`ck_scratch.h`), which keeps its
+/// blocks from call to call: after the first pass through a sequence of kernels (a training
+/// step) the same sequence needs no heap allocation. Calls may nest; each buffer is valid only
+/// inside its `body`, on the calling thread.
 @inline(__always)
-func withScratchBuffer<Scalar: TensorScalar, R>(
+package func withScratchBuffer<Scalar, R>(
     count: Int, _ body: (UnsafeMutablePointer<Scalar>) throws -> R
 ) rethrows -> R {
-    let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: Swift.max(count, 1))
-    defer { buffer.deallocate() }
-    return try body(buffer)
+    let bytes = Swift.max(count, 1) * MemoryLayout<Scalar>.stride
+    guard let raw = ck_scratch_push(bytes) else {
+        fatalError("withScratchBuffer: out of memory for \(bytes) bytes of scratch")
+    }
+    defer { ck_scratch_pop(raw) }
+    return try body(raw.bindMemory(to: Scalar.self, capacity: Swift.max(count, 1)))
 }

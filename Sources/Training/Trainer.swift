@@ -28,6 +28,19 @@ public final class Trainer<Scalar: TensorScalar> {
     public var progress: ProgressReporter
     /// The probability at or above which a binary prediction counts as positive for accuracy.
     public var decisionThreshold: Double = 0.5
+    /// Whether training steps run as planned steps where the model allows it (default `true`):
+    /// every layer's buffers allocated once per batch shape and reused, so a step after the first
+    /// makes no heap allocation. Models with a layer, loss or output that does not plan (see
+    /// ``PlannableLayer``) always take the graph path; the two give the same updates.
+    public var usesPlannedSteps = true
+
+    /// Whether the last training step ran as a planned step (see ``usesPlannedSteps``).
+    public var isUsingPlannedSteps: Bool { plannedStep != nil && usesPlannedSteps }
+
+    /// The planned step of the current batch shape, `nil` before the first step.
+    private var plannedStep: PlannedTrainingStep<Scalar>?
+    /// Set once the model turned out not to plan, so later steps do not try again.
+    private var planUnavailable = false
 
     /// A trainer for `model`; the model must be built.
     ///
@@ -135,14 +148,21 @@ public final class Trainer<Scalar: TensorScalar> {
     public func trainOnBatch(x: Tensor<Scalar>, y: Tensor<Scalar>, classWeights: [Int: Double]? = nil, seed: UInt64 = 0) throws
         -> (loss: Double, correct: Int)
     {
-        let parameters = model.namedWeights.filter { $0.weight.isTrainable }.map { (name: $0.name, variable: $0.weight.variable) }
-        return try trainStep(x: x, y: y, classWeights: classWeights, seed: seed, parameters: parameters)
+        try trainStep(x: x, y: y, classWeights: classWeights, seed: seed, parameters: nil)
     }
 
+    /// One step: the planned step when the model plans (see ``usesPlannedSteps``), else the graph
+    /// path updating `parameters` (the model's trainable weights, collected when `nil`).
     func trainStep(
         x: Tensor<Scalar>, y: Tensor<Scalar>, classWeights: [Int: Double]?, seed: UInt64,
-        parameters: [(name: String, variable: Variable<Scalar>)]
+        parameters: [(name: String, variable: Variable<Scalar>)]?
     ) throws -> (loss: Double, correct: Int) {
+        if let plan = try plan(for: x.shape, targets: y.shape) {
+            return plan.step(
+                x: x, y: y, classWeights: classWeights, seed: seed, threshold: decisionThreshold, optimizer: optimizer)
+        }
+        let parameters = parameters
+            ?? model.namedWeights.filter { $0.weight.isTrainable }.map { (name: $0.name, variable: $0.weight.variable) }
         try model.checkInput(x.shape)
         var context = ForwardContext(mode: .training, seed: seed)
         let output = model(Variable(x), context: &context)
@@ -155,6 +175,23 @@ public final class Trainer<Scalar: TensorScalar> {
         optimizer.update(parameters)
         for p in parameters { p.variable.zeroGradient() }
         return (lossValue, correctCount(output.value, y))
+    }
+
+    /// The planned step for batches of `shape` (made on first use, remade when the shape changes,
+    /// the previous plan's buffers released first), or `nil` when planned steps are off or the
+    /// model does not plan. Batches that do not match the model's input go to the graph path,
+    /// which reports the problem.
+    private func plan(for shape: [Int], targets: [Int]) throws -> PlannedTrainingStep<Scalar>? {
+        guard usesPlannedSteps, !planUnavailable else { return nil }
+        if let plannedStep, plannedStep.fits(shape, targets: targets) { return plannedStep }
+        let expected = model.requireBuilt()
+        guard shape.count == expected.count + 1, shape.dropFirst().elementsEqual(expected), shape[0] > 0,
+              targets.first == shape[0], targets.count == 1 || targets.count == 2 && targets[1] == 1
+        else { return nil }
+        plannedStep = nil
+        plannedStep = try PlannedTrainingStep(model: model, loss: loss, inputShape: shape)
+        if plannedStep == nil { planUnavailable = true }
+        return plannedStep
     }
 
     // MARK: Checkpoints

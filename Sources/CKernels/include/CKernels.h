@@ -15,6 +15,7 @@
 #include "ck_optimizers.h"
 #include "ck_pooling.h"
 #include "ck_runtime.h"
+#include "ck_scratch.h"
 #include "ck_threadpool.h"
 #include "ck_winograd.h"
 

@@ -1,0 +1,179 @@
+// Planned steps: every layer's buffers allocated once for a batch shape, rewritten by each step.
+//
+// The graph-recording path (`Variable`) allocates every activation, gradient, graph node and
+// closure on every step. A plan is built once per batch shape from the model's layers: one node
+// per layer (or per fused group of layers), each owning its output buffer, the buffer of the
+// gradient with respect to its input, its saved state (masks, statistics) and its weight
+// gradients. A step then runs the nodes forward and backward on those buffers, through the same
+// kernels as the graph path, without a heap allocation.
+
+/// A tensor owned by one plan node and shared by reference with the nodes that read it, so a
+/// reader holds the box rather than a copy of the tensor (a copy would make the owner's next
+/// in-place write copy the whole buffer).
+public final class PlanBuffer<Scalar: TensorScalar> {
+    /// The buffer's current value. Write it in place (`tensor.withUnsafeMutableBufferPointer` or an
+    /// `into:` kernel); never keep a copy across steps.
+    public var tensor: Tensor<Scalar>
+
+    /// A zero-filled buffer of `shape`.
+    public init(shape: [Int]) {
+        tensor = Tensor.zeros(shape)
+    }
+}
+
+/// A trainable weight of a plan node with the buffer its gradient is written to (overwritten by
+/// every backward pass).
+public final class PlannedGradient<Scalar: TensorScalar> {
+    /// The weight.
+    public let variable: Variable<Scalar>
+    /// The gradient of the last backward pass, the weight's shape.
+    public var buffer: Tensor<Scalar>
+
+    /// A zeroed gradient buffer for `variable`.
+    public init(_ variable: Variable<Scalar>) {
+        self.variable = variable
+        buffer = Tensor.zeros(variable.shape)
+    }
+}
+
+/// One layer's (or fused group of layers') part of a planned step: buffers allocated when the
+/// node is made, for one batch shape, and rewritten by every ``forward(_:context:)`` and
+/// ``backward(_:outputGradient:)``. Subclasses override both methods.
+open class PlanNode<Scalar: TensorScalar> {
+    /// The output, `[batch] + output shape`, written by ``forward(_:context:)``.
+    public let output: PlanBuffer<Scalar>
+    /// The gradient with respect to the input, written by ``backward(_:outputGradient:)``; `nil`
+    /// when the node was made without `needsInputGradient` (the first layer of a model).
+    public let inputGradient: PlanBuffer<Scalar>?
+    /// The trainable weights this node writes gradients for.
+    public let gradients: [PlannedGradient<Scalar>]
+
+    /// A node whose output has `outputShape` and, when `needsInputGradient`, whose input gradient
+    /// has `inputShape` (both with the batch dimension).
+    public init(inputShape: [Int], outputShape: [Int], needsInputGradient: Bool, gradients: [PlannedGradient<Scalar>] = []) {
+        output = PlanBuffer(shape: outputShape)
+        inputGradient = needsInputGradient ? PlanBuffer(shape: inputShape) : nil
+        self.gradients = gradients
+    }
+
+    /// A node that reports another node's buffers as its own (a container whose output is its last
+    /// child's and whose input gradient is its first child's).
+    public init(output: PlanBuffer<Scalar>, inputGradient: PlanBuffer<Scalar>?, gradients: [PlannedGradient<Scalar>]) {
+        self.output = output
+        self.inputGradient = inputGradient
+        self.gradients = gradients
+    }
+
+    /// Computes ``output`` from `input` (the previous node's output, or the batch).
+    open func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
+        preconditionFailure("\(type(of: self)) does not override forward(_:context:)")
+    }
+
+    /// From the gradient of the loss with respect to ``output`` (and the same `input` as the last
+    /// forward pass), writes ``inputGradient`` (when present) and every weight gradient.
+    open func backward(_ input: PlanBuffer<Scalar>, outputGradient: PlanBuffer<Scalar>) {
+        preconditionFailure("\(type(of: self)) does not override backward(_:outputGradient:)")
+    }
+
+    /// The logits `z` of a node whose output is `sigmoid(z)` (so a binary cross-entropy can be
+    /// computed from them, as Keras does); `nil` by default.
+    open var sigmoidLogits: PlanBuffer<Scalar>? { nil }
+
+    /// ``backward(_:outputGradient:)`` given the gradient with respect to ``sigmoidLogits``
+    /// instead of the output. Only called on nodes that have sigmoid logits.
+    open func backward(_ input: PlanBuffer<Scalar>, logitsGradient: PlanBuffer<Scalar>) {
+        preconditionFailure("\(type(of: self)) has no sigmoid logits")
+    }
+}
+
+/// A layer that can take part in a planned step.
+public protocol PlannableLayer<Scalar>: Layer {
+    /// The node computing this layer on batches of `inputShape` (with the batch dimension), and
+    /// how many of the `following` layers it absorbed (fused into the node, 0 for none); `nil` when
+    /// this configuration of the layer cannot be planned (the graph path then runs the model).
+    /// `needsInputGradient` is false for the model's first layer.
+    func makePlanNode(
+        inputShape: [Int], needsInputGradient: Bool, following: ArraySlice<any Layer<Scalar>>
+    ) throws -> (node: PlanNode<Scalar>, absorbed: Int)?
+}
+
+/// The nodes of a chain of layers for batches of `inputShape` (with the batch dimension), or `nil`
+/// when one of them cannot be planned.
+func makePlanNodes<Scalar>(
+    _ layers: [any Layer<Scalar>], inputShape: [Int], needsInputGradient: Bool
+) throws -> [PlanNode<Scalar>]? {
+    var nodes: [PlanNode<Scalar>] = []
+    var shape = inputShape
+    var i = 0
+    while i < layers.count {
+        guard let layer = layers[i] as? any PlannableLayer<Scalar>,
+              let (node, absorbed) = try layer.makePlanNode(
+                inputShape: shape, needsInputGradient: needsInputGradient || !nodes.isEmpty,
+                following: layers[(i + 1)...])
+        else { return nil }
+        nodes.append(node)
+        shape = node.output.tensor.shape
+        i += 1 + absorbed
+    }
+    return nodes
+}
+
+/// A chain of nodes run one after the other (a ``Sequential``).
+final class SequentialPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
+    /// The nodes in order (at least one).
+    let nodes: [PlanNode<Scalar>]
+
+    init(nodes: [PlanNode<Scalar>]) {
+        precondition(!nodes.isEmpty, "SequentialPlanNode: needs at least one node")
+        self.nodes = nodes
+        super.init(output: nodes[nodes.count - 1].output, inputGradient: nodes[0].inputGradient,
+                   gradients: nodes.flatMap(\.gradients))
+    }
+
+    override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
+        var x = input
+        var i = 0
+        while i < nodes.count {
+            nodes[i].forward(x, context: &context)
+            x = nodes[i].output
+            i += 1
+        }
+    }
+
+    override func backward(_ input: PlanBuffer<Scalar>, outputGradient: PlanBuffer<Scalar>) {
+        backward(input, from: nodes.count - 1, outputGradient: outputGradient)
+    }
+
+    override var sigmoidLogits: PlanBuffer<Scalar>? { nodes[nodes.count - 1].sigmoidLogits }
+
+    override func backward(_ input: PlanBuffer<Scalar>, logitsGradient: PlanBuffer<Scalar>) {
+        let last = nodes.count - 1
+        nodes[last].backward(last == 0 ? input : nodes[last - 1].output, logitsGradient: logitsGradient)
+        if last > 0, let g = nodes[last].inputGradient { backward(input, from: last - 1, outputGradient: g) }
+    }
+
+    /// Runs the nodes `0...last` backward, the last of them from `outputGradient`.
+    private func backward(_ input: PlanBuffer<Scalar>, from last: Int, outputGradient: PlanBuffer<Scalar>) {
+        var g = outputGradient
+        var i = last
+        while i >= 0 {
+            nodes[i].backward(i == 0 ? input : nodes[i - 1].output, outputGradient: g)
+            guard i > 0, let next = nodes[i].inputGradient else { break }
+            g = next
+            i -= 1
+        }
+    }
+}
+
+extension Sequential: PlannableLayer {
+    /// The chain of its layers' nodes (fusing the same pairs as ``forward(_:context:)`` where the
+    /// layers plan them), or `nil` when one of its layers cannot be planned.
+    public func makePlanNode(
+        inputShape: [Int], needsInputGradient: Bool, following: ArraySlice<any Layer<Scalar>>
+    ) throws -> (node: PlanNode<Scalar>, absorbed: Int)? {
+        guard let nodes = try makePlanNodes(layers, inputShape: inputShape, needsInputGradient: needsInputGradient),
+              !nodes.isEmpty
+        else { return nil }
+        return (nodes.count == 1 ? nodes[0] : SequentialPlanNode(nodes: nodes), 0)
+    }
+}

@@ -1,0 +1,118 @@
+import Testing
+import TestSupport
+import Training
+
+/// The planned training step (buffers allocated once per batch shape) against the graph path it
+/// replaces: the same losses, accuracy counts and updated weights, step after step, and no heap
+/// allocation on the calling thread once the plan exists.
+@Suite("Planned training steps")
+struct PlannedStepTests {
+    /// Trains two copies of `make()` (same seed, same weights) for `steps` steps on the same
+    /// batches, one with planned steps and one on the graph path, and compares after every step.
+    static func compare<Scalar: TensorScalar>(
+        _ type: Scalar.Type, inputShape: [Int], batch: Int = 6, steps: Int = 3,
+        classWeights: [Int: Double]? = nil, tolerance: Double, expectsPlan: Bool = true,
+        optimizer: () -> any Optimizer<Scalar>, make: () throws -> any Layer<Scalar>
+    ) throws {
+        let planned = try make(), graph = try make()
+        let plannedTrainer = Trainer(model: planned, loss: .binaryCrossEntropy(), optimizer: optimizer(), progress: ProgressReporter(style: .silent))
+        let graphTrainer = Trainer(model: graph, loss: .binaryCrossEntropy(), optimizer: optimizer(), progress: ProgressReporter(style: .silent))
+        graphTrainer.usesPlannedSteps = false
+        defer { #expect(plannedTrainer.isUsingPlannedSteps == expectsPlan, "planned steps in use") }
+        for step in 0..<steps {
+            let x = Tensor<Scalar>.uniform([batch] + inputShape, lower: -1, upper: 1, seed: UInt64(100 + step))
+            let y = Tensor<Scalar>(shape: [batch, 1], scalars: (0..<batch).map { Scalar(($0 * 7 + step) % 3 == 0 ? 1 : 0) })
+            let a = try plannedTrainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step))
+            let b = try graphTrainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step))
+            #expect(abs(a.loss - b.loss) <= tolerance * max(1, abs(b.loss)), "step \(step): loss \(a.loss) vs \(b.loss)")
+            #expect(a.correct == b.correct, "step \(step)")
+            for (p, g) in zip(planned.namedWeights, graph.namedWeights) {
+                let error = maxRelativeError(p.weight.variable.value, g.weight.variable.value)
+                #expect(error <= tolerance, "step \(step): \(p.name) differs by \(error)")
+            }
+        }
+    }
+
+    /// Runs two steps of `trainer` on a batch of 8, then counts the calling thread's allocations in
+    /// each of three more: none in an optimized build; in a debug build (where unspecialized
+    /// generic code allocates) the same number every step, so nothing grows from step to step.
+    static func expectNoAllocationsAfterTheFirstSteps(_ trainer: Trainer<Float>, inputShape: [Int]) throws {
+        let x = Tensor<Float>.uniform([8] + inputShape, seed: 1)
+        let y = Tensor<Float>(shape: [8, 1], scalars: (0..<8).map { Float($0 % 2) })
+        let classWeights = [0: 2.0, 1: 1.0]
+        for step in 0..<2 { _ = try trainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step)) }
+        var counts: [UInt64] = []
+        counts.reserveCapacity(3)
+        for step in 2..<5 {
+            let (result, allocations) = try AllocationCounter.countingThreadAllocations {
+                try trainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step))
+            }
+            #expect(result.loss.isFinite && result.loss > 0)
+            counts.append(allocations)
+        }
+        guard AllocationCounter.isActive else { return }
+        #if DEBUG
+        #expect(counts[1] == counts[0] && counts[2] == counts[0], "allocations per step: \(counts)")
+        #else
+        #expect(counts == [0, 0, 0], "allocations per step: \(counts)")
+        #endif
+    }
+
+    /// Largest `|a - b| / max(1, |b|)` over the elements.
+    static func maxRelativeError<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Double {
+        precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")
+        var worst = 0.0
+        for (u, v) in zip(a.scalars, b.scalars) {
+            worst = max(worst, abs(Double(u) - Double(v)) / max(1, abs(Double(v))))
+        }
+        return worst
+    }
+
+    @Test func denseChainMatchesTheGraphPathInDouble() throws {
+        try Self.compare(Double.self, inputShape: [3, 4, 2], classWeights: [0: 0.4, 1: 1.7], tolerance: 1e-12,
+                         optimizer: { Adam<Double>(learningRate: 0.05) }) {
+            try Sequential<Double>(inputShape: [3, 4, 2], seed: 5) {
+                Flatten()
+                Dense(7, activation: .relu)
+                Dense(5)
+                Dense(6, activation: .relu, useBias: false)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+    }
+
+    @Test func denseChainMatchesTheGraphPathInFloat() throws {
+        // Few-rows GEMM shapes (K >= 256) and RMSprop, as the seed models use.
+        try Self.compare(Float.self, inputShape: [300], batch: 8, tolerance: 1e-5,
+                         optimizer: { RMSprop<Float>(learningRate: 1e-3) }) {
+            try Sequential<Float>(inputShape: [300], seed: 2) {
+                Dense(32, activation: .relu)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+    }
+
+    @Test func modelsThatDoNotPlanTakeTheGraphPath() throws {
+        // A tanh hidden layer does not plan: the trainer falls back and trains as before.
+        try Self.compare(Double.self, inputShape: [4], tolerance: 0, expectsPlan: false, optimizer: { SGD<Double>(learningRate: 0.1) }) {
+            try Sequential<Double>(inputShape: [4], seed: 1) {
+                Dense(3, activation: .tanh)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+    }
+
+    @Test func stepsAfterTheFirstAllocateNothingOnTheCallingThread() throws {
+        // Small enough that OpenBLAS runs every GEMM on the calling thread (its threaded driver
+        // allocates a job table per call, which no caller can avoid).
+        let model = try Sequential<Float>(inputShape: [10, 10, 1], seed: 4) {
+            Flatten()
+            Dense(300, activation: .relu)
+            Dense(16)
+            Dense(1, activation: .sigmoid)
+        }
+        let trainer = Trainer(model: model, loss: .binaryCrossEntropy(), optimizer: Adam<Float>(), progress: ProgressReporter(style: .silent))
+        try Self.expectNoAllocationsAfterTheFirstSteps(trainer, inputShape: [10, 10, 1])
+        #expect(trainer.isUsingPlannedSteps)
+    }
+}

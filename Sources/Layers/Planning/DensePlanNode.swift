@@ -33,17 +33,27 @@ final class DensePlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
         kernel: Variable<Scalar>, bias: Variable<Scalar>?, activation: Activation,
         inputShape: [Int], outputShape: [Int], needsInputGradient: Bool
     ) {
+        // Locals first, then the stored properties (closures over `self`'s parameters in a generic
+        // class initializer crash the 6.3 optimizer).
+        let kernelGradient = PlannedGradient(kernel)
+        var gradients = [kernelGradient]
+        var biasGradient: PlannedGradient<Scalar>?
+        if let bias {
+            let gradient = PlannedGradient(bias)
+            gradients.append(gradient)
+            biasGradient = gradient
+        }
         self.kernel = kernel
         self.bias = bias
         self.activation = activation
-        kernelGradient = PlannedGradient(kernel)
-        biasGradient = bias.map { PlannedGradient($0) }
+        self.kernelGradient = kernelGradient
+        self.biasGradient = biasGradient
         logits = activation == .sigmoid ? PlanBuffer(shape: outputShape) : nil
         preActivationGradient = activation == .linear ? nil : PlanBuffer(shape: outputShape)
         unusedBiasGradient = bias == nil ? PlanBuffer(shape: [outputShape[1]]) : nil
         super.init(
             inputShape: inputShape, outputShape: outputShape, needsInputGradient: needsInputGradient,
-            gradients: [kernelGradient] + (biasGradient.map { [$0] } ?? []))
+            gradients: gradients)
     }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {

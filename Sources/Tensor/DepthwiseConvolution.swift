@@ -31,90 +31,84 @@ extension ConvKernels {
     /// Runs `kernel` on `a` and `b` into `out` over `rows` rows of `rowElements` elements, split
     /// across threads.
     static func forEachDepthwiseRows(
-        _ kernel: DepthwiseRowKernel, _ shape: ck_depthwise_shape, _ a: Tensor<Float>, _ b: Tensor<Float>,
+        _ kernel: DepthwiseRowKernel, _ shape: ck_depthwise_shape, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, rows: Int, rowElements: Int
     ) {
-        a.withUnsafeBufferPointer { aBuffer in
-            b.withUnsafeBufferPointer { bBuffer in
-                let (ap, bp, y) = (UncheckedSendable(aBuffer.baseAddress!), UncheckedSendable(bBuffer.baseAddress!),
-                                   UncheckedSendable(out))
-                withUnsafePointer(to: shape) { s in
-                    let sp = UncheckedSendable(s)
-                    Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: rowElements)) { range in
-                        kernel(sp.value, ap.value, bp.value, y.value, range.lowerBound, range.upperBound)
-                    }
-                }
+        let (ap, bp, y) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(out))
+        withUnsafePointer(to: shape) { s in
+            let sp = UncheckedSendable(s)
+            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: rowElements)) { range in
+                kernel(sp.value, ap.value, bp.value, y.value, range.lowerBound, range.upperBound)
             }
         }
     }
 
-    /// The depthwise forward pass in Float (C kernel, parallel over output rows).
-    static func floatDepthwiseForward(_ input: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry) -> Tensor<Float> {
-        let multiplier = filter.shape[3], cm = g.inputChannels * multiplier
-        let outputShape = g.outputShape(channels: cm)
+    /// The depthwise forward pass in Float with depth multiplier `m` into `out`
+    /// (`[N, OH, OW, C * m]`, every element written; C kernel, parallel over output rows).
+    static func floatDepthwiseForward(
+        _ x: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, multiplier m: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        let cm = g.inputChannels * m
         let rows = g.batch * g.outputHeight
-        return Tensor<Float>.buildUninitialized(shape: outputShape) { out in
-            guard rows > 0, g.outputWidth > 0, cm > 0 else {
-                zeroFill(out, count: outputShape.reduce(1, *))
-                return
-            }
-            forEachDepthwiseRows(
-                ck_depthwise_forward_f32, depthwiseShape(g, multiplier: multiplier), input, filter,
-                out: out, rows: rows, rowElements: g.outputWidth * cm)
+        guard rows > 0, g.outputWidth > 0, cm > 0 else {
+            zeroFill(out, count: g.outputCount(channels: cm))
+            return
         }
+        forEachDepthwiseRows(
+            ck_depthwise_forward_f32, depthwiseShape(g, multiplier: m), x, f,
+            out: out, rows: rows, rowElements: g.outputWidth * cm)
     }
 
-    /// The depthwise input gradient in Float (C kernel, a gather parallel over input rows).
-    static func floatDepthwiseBackwardInput(_ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry) -> Tensor<Float> {
-        let multiplier = filter.shape[3], c = g.inputChannels
-        let inputShape = [g.batch, g.inputHeight, g.inputWidth, c]
+    /// The depthwise input gradient in Float with depth multiplier `m`: `dy` (`[N, OH, OW, C * m]`)
+    /// and the filter `f` into `dx` (`[N, H, W, C]`, every element written; C kernel, a gather
+    /// parallel over input rows).
+    static func floatDepthwiseBackwardInput(
+        _ dy: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, multiplier m: Int,
+        into dx: UnsafeMutablePointer<Float>
+    ) {
+        let c = g.inputChannels
         let rows = g.batch * g.inputHeight
-        return Tensor<Float>.buildUninitialized(shape: inputShape) { dx in
-            guard rows > 0, g.inputWidth > 0, c > 0 else { return }
-            guard multiplier > 0, g.outputPositions > 0 else {
-                zeroFill(dx, count: inputShape.reduce(1, *))
-                return
-            }
-            forEachDepthwiseRows(
-                ck_depthwise_backward_input_f32, depthwiseShape(g, multiplier: multiplier), gradient, filter,
-                out: dx, rows: rows, rowElements: g.inputWidth * c * multiplier)
+        guard rows > 0, g.inputWidth > 0, c > 0 else { return }
+        guard m > 0, g.outputPositions > 0 else {
+            zeroFill(dx, count: g.inputCount)
+            return
         }
+        forEachDepthwiseRows(
+            ck_depthwise_backward_input_f32, depthwiseShape(g, multiplier: m), dy, f,
+            out: dx, rows: rows, rowElements: g.inputWidth * c * m)
     }
 
-    /// The depthwise filter gradient in Float (C kernel): per-thread partial sums over disjoint
-    /// ranges of output rows, added in part order.
+    /// The depthwise filter gradient in Float with depth multiplier `m`: `dy` (`[N, OH, OW, C * m]`)
+    /// and the input `x` into `df` (`[KH, KW, C, m]`, every element written; C kernel):
+    /// per-thread partial sums over disjoint ranges of output rows, added in part order.
     static func floatDepthwiseBackwardFilter(
-        _ gradient: Tensor<Float>, _ input: Tensor<Float>, _ filterShape: [Int], _ g: Conv2DGeometry
-    ) -> Tensor<Float> {
-        let multiplier = filterShape[3], cm = g.inputChannels * multiplier
-        let size = filterShape.reduce(1, *)
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry, multiplier m: Int,
+        into df: UnsafeMutablePointer<Float>
+    ) {
+        let cm = g.inputChannels * m
+        let size = g.kernelHeight * g.kernelWidth * cm
         let rows = g.batch * g.outputHeight
-        return Tensor<Float>.build(shape: filterShape) { df in
-            guard rows > 0, g.outputWidth > 0, size > 0 else { return }
-            let parts = Swift.min(
-                Parallel.threads, Swift.max(1, rows / depthwiseRowsPerThread(rowElements: g.outputWidth * cm)))
-            // Per part: its partial sums, then the kernel's scratch row.
-            withScratchBuffer(count: parts * 2 * size) { (buffers: UnsafeMutablePointer<Float>) in
-                zeroFill(buffers, count: parts * 2 * size)
-                gradient.withUnsafeBufferPointer { gBuffer in
-                    input.withUnsafeBufferPointer { xBuffer in
-                        let (dy, x, p) = (UncheckedSendable(gBuffer.baseAddress!), UncheckedSendable(xBuffer.baseAddress!),
-                                          UncheckedSendable(buffers))
-                        withUnsafePointer(to: depthwiseShape(g, multiplier: multiplier)) { s in
-                            let sp = UncheckedSendable(s)
-                            Parallel.forEachPart(parts) { part in
-                                let range = Parallel.range(part, of: parts, count: rows)
-                                let partial = p.value + part * 2 * size
-                                ck_depthwise_backward_filter_f32(
-                                    sp.value, x.value, dy.value, partial, partial + size, range.lowerBound, range.upperBound)
-                            }
-                        }
-                    }
+        zeroFill(df, count: size)
+        guard rows > 0, g.outputWidth > 0, size > 0 else { return }
+        let parts = Swift.min(
+            Parallel.threads, Swift.max(1, rows / depthwiseRowsPerThread(rowElements: g.outputWidth * cm)))
+        // Per part: its partial sums, then the kernel's scratch row.
+        withScratchBuffer(count: parts * 2 * size) { (buffers: UnsafeMutablePointer<Float>) in
+            zeroFill(buffers, count: parts * 2 * size)
+            let (up, xp, p) = (UncheckedSendable(dy), UncheckedSendable(x), UncheckedSendable(buffers))
+            withUnsafePointer(to: depthwiseShape(g, multiplier: m)) { s in
+                let sp = UncheckedSendable(s)
+                Parallel.forEachPart(parts) { part in
+                    let range = Parallel.range(part, of: parts, count: rows)
+                    let partial = p.value + part * 2 * size
+                    ck_depthwise_backward_filter_f32(
+                        sp.value, xp.value, up.value, partial, partial + size, range.lowerBound, range.upperBound)
                 }
-                for part in 0..<parts {
-                    let partial = buffers + part * 2 * size
-                    for e in 0..<size { df[e] += partial[e] }
-                }
+            }
+            for part in 0..<parts {
+                let partial = buffers + part * 2 * size
+                for e in 0..<size { df[e] += partial[e] }
             }
         }
     }

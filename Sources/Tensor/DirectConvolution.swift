@@ -107,46 +107,42 @@ extension ConvKernels {
         }
     }
 
-    /// The forward convolution by the direct kernel, followed by `+ bias` (`[Cout]`, optional) and
-    /// ReLU (when `applyingReLU`); `portable` runs the C kernel's portable loop instead of its
-    /// AVX-512 one (tests).
+    /// The forward convolution `g` of `x` with `f` (`[KH, KW, Cin, outChannels]`) by the direct
+    /// kernel into `out` (every element written once), followed by `+ bias` (`outChannels` values,
+    /// optional) and ReLU (when `applyingReLU`); `portable` runs the C kernel's portable loop
+    /// instead of its AVX-512 one (tests).
     /// - Precondition: ``directApplies(_:outChannels:)``.
     static func directForward(
-        _ input: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, bias: Tensor<Float>? = nil,
-        applyingReLU: Bool = false, portable: Bool = false
-    ) -> Tensor<Float> {
-        let outChannels = filter.shape[3]
+        _ x: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels: Int,
+        bias: UnsafePointer<Float>? = nil, applyingReLU: Bool = false, into out: UnsafeMutablePointer<Float>,
+        portable: Bool = false
+    ) {
         precondition(directApplies(g, outChannels: outChannels), "directForward: geometry \(g) does not take the direct kernel")
         let taps = g.kernelHeight * g.kernelWidth * g.inputChannels
         let padded = ck_conv_direct_padded_channels(outChannels)
         let shape = directShape(g, outChannels: outChannels)
         let rows = g.batch * g.outputHeight
-        // The kernel writes every output element once.
-        return Tensor<Float>.buildUninitialized(shape: g.outputShape(channels: outChannels)) { out in
-            withScratchBuffer(count: taps * padded + padded) { (packed: UnsafeMutablePointer<Float>) in
-                let paddedBias = packed + taps * padded
-                filter.withUnsafeBufferPointer { ck_conv_direct_pack_f32($0.baseAddress!, packed, taps, outChannels) }
-                if let bias {
-                    zeroFill(paddedBias, count: padded)
-                    bias.withUnsafeBufferPointer { paddedBias.update(from: $0.baseAddress!, count: outChannels) }
-                }
-                input.withUnsafeBufferPointer { xBuffer in
-                    withDirectInput(g, input: xBuffer.baseAddress!) { source in
-                        let (q, w, b, y) = (UncheckedSendable(source), UncheckedSendable(UnsafePointer(packed)),
-                                            UncheckedSendable(bias == nil ? nil : UnsafePointer(paddedBias)),
-                                            UncheckedSendable(out))
-                        let relu: Int32 = applyingReLU ? 1 : 0
-                        withUnsafePointer(to: shape) { s in
-                            let sp = UncheckedSendable(s)
-                            Parallel.forEachRange(rows, minimumPerThread: directRowsPerThread(g, outChannels: outChannels)) { range in
-                                if portable {
-                                    ck_conv_direct_forward_portable_f32(
-                                        sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
-                                } else {
-                                    ck_conv_direct_forward_f32(
-                                        sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
-                                }
-                            }
+        withScratchBuffer(count: taps * padded + padded) { (packed: UnsafeMutablePointer<Float>) in
+            let paddedBias = packed + taps * padded
+            ck_conv_direct_pack_f32(f, packed, taps, outChannels)
+            if let bias {
+                zeroFill(paddedBias, count: padded)
+                paddedBias.update(from: bias, count: outChannels)
+            }
+            withDirectInput(g, input: x) { source in
+                let (q, w, b, y) = (UncheckedSendable(source), UncheckedSendable(UnsafePointer(packed)),
+                                    UncheckedSendable(bias == nil ? nil : UnsafePointer(paddedBias)),
+                                    UncheckedSendable(out))
+                let relu: Int32 = applyingReLU ? 1 : 0
+                withUnsafePointer(to: shape) { s in
+                    let sp = UncheckedSendable(s)
+                    Parallel.forEachRange(rows, minimumPerThread: directRowsPerThread(g, outChannels: outChannels)) { range in
+                        if portable {
+                            ck_conv_direct_forward_portable_f32(
+                                sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
+                        } else {
+                            ck_conv_direct_forward_f32(
+                                sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
                         }
                     }
                 }
@@ -154,84 +150,88 @@ extension ConvKernels {
         }
     }
 
-    /// The filter gradient by the direct kernel: per-thread partial sums over disjoint ranges of
-    /// output rows, added in part order; `portable` as in ``directForward(_:_:_:bias:applyingReLU:portable:)``.
+    /// The filter gradient by the direct kernel: `dy` (`[N, OH, OW, outChannels]`) and the input
+    /// `x` into `df` (`[KH, KW, Cin, outChannels]`, every element written), per-thread partial sums
+    /// over disjoint ranges of output rows, added in part order; `portable` as in
+    /// ``directForward(_:_:_:outChannels:bias:applyingReLU:into:portable:)``.
     /// - Precondition: ``directApplies(_:outChannels:)``.
     static func directBackwardFilter(
-        _ gradient: Tensor<Float>, _ input: Tensor<Float>, _ filterShape: [Int], _ g: Conv2DGeometry,
-        portable: Bool = false
-    ) -> Tensor<Float> {
-        let outChannels = filterShape[3]
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels: Int,
+        into df: UnsafeMutablePointer<Float>, portable: Bool = false
+    ) {
         precondition(directApplies(g, outChannels: outChannels), "directBackwardFilter: geometry \(g) does not take the direct kernel")
         let taps = g.kernelHeight * g.kernelWidth * g.inputChannels
         let padded = ck_conv_direct_padded_channels(outChannels)
         let shape = directShape(g, outChannels: outChannels)
         let rows = g.batch * g.outputHeight
         let parts = Swift.min(Parallel.threads, Swift.max(1, rows / directRowsPerThread(g, outChannels: outChannels)))
-        return Tensor<Float>.buildUninitialized(shape: filterShape) { df in
-            withScratchBuffer(count: parts * taps * padded) { (partials: UnsafeMutablePointer<Float>) in
-                zeroFill(partials, count: parts * taps * padded)
-                gradient.withUnsafeBufferPointer { gBuffer in
-                    input.withUnsafeBufferPointer { xBuffer in
-                        withDirectInput(g, input: xBuffer.baseAddress!) { source in
-                            let (q, dy, p) = (UncheckedSendable(source), UncheckedSendable(gBuffer.baseAddress!),
-                                              UncheckedSendable(partials))
-                            withUnsafePointer(to: shape) { s in
-                                let sp = UncheckedSendable(s)
-                                Parallel.forEachPart(parts) { part in
-                                    let range = Parallel.range(part, of: parts, count: rows)
-                                    let dw = p.value + part * taps * padded
-                                    if portable {
-                                        ck_conv_direct_backward_filter_portable_f32(
-                                            sp.value, q.value, dy.value, dw, range.lowerBound, range.upperBound)
-                                    } else {
-                                        ck_conv_direct_backward_filter_f32(
-                                            sp.value, q.value, dy.value, dw, range.lowerBound, range.upperBound)
-                                    }
-                                }
-                            }
+        withScratchBuffer(count: parts * taps * padded) { (partials: UnsafeMutablePointer<Float>) in
+            zeroFill(partials, count: parts * taps * padded)
+            withDirectInput(g, input: x) { source in
+                let (q, up, p) = (UncheckedSendable(source), UncheckedSendable(dy), UncheckedSendable(partials))
+                withUnsafePointer(to: shape) { s in
+                    let sp = UncheckedSendable(s)
+                    Parallel.forEachPart(parts) { part in
+                        let range = Parallel.range(part, of: parts, count: rows)
+                        let dw = p.value + part * taps * padded
+                        if portable {
+                            ck_conv_direct_backward_filter_portable_f32(
+                                sp.value, q.value, up.value, dw, range.lowerBound, range.upperBound)
+                        } else {
+                            ck_conv_direct_backward_filter_f32(
+                                sp.value, q.value, up.value, dw, range.lowerBound, range.upperBound)
                         }
                     }
                 }
-                // df[t, o] = the partial sums of (t, o), added in part order.
-                for t in 0..<taps {
-                    let row = df + t * outChannels
-                    row.initialize(from: partials + t * padded, count: outChannels)
-                    for part in 1..<Swift.max(parts, 1) {
-                        let src = partials + (part * taps + t) * padded
-                        for o in 0..<outChannels { row[o] += src[o] }
-                    }
+            }
+            // df[t, o] = the partial sums of (t, o), added in part order.
+            for t in 0..<taps {
+                let row = df + t * outChannels
+                row.update(from: partials + t * padded, count: outChannels)
+                for part in 1..<Swift.max(parts, 1) {
+                    let src = partials + (part * taps + t) * padded
+                    for o in 0..<outChannels { row[o] += src[o] }
                 }
             }
         }
     }
 
     /// The input gradient of a 1x1 convolution by the direct kernel: `dY * F^T` is itself a 1x1
-    /// convolution of the upstream gradient (`[N, OH, OW, Cout]`, read in place) with the
-    /// transposed filter `[1, 1, Cout, Cin]`; at stride 1 it is the input gradient, otherwise it is
-    /// scattered to the strided positions of a zeroed input gradient.
+    /// convolution of the upstream gradient `dy` (`[N, OH, OW, outChannels]`, read in place) with
+    /// the transposed filter `[1, 1, outChannels, Cin]` (a scratch copy); at stride 1 it is the
+    /// input gradient, written straight into `dx`, otherwise it goes to scratch and is scattered to
+    /// the strided positions of `dx`, zeroed first (every element of `dx` is written).
     /// - Precondition: `g` has a 1x1 kernel.
     static func directPointwiseBackwardInput(
-        _ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry
-    ) -> Tensor<Float> {
+        _ dy: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
+        into dx: UnsafeMutablePointer<Float>
+    ) {
         precondition(g.kernelHeight == 1 && g.kernelWidth == 1, "directPointwiseBackwardInput: kernel of \(g) is not 1x1")
-        let (cin, cout) = (g.inputChannels, filter.shape[3])
-        let transposed = filter.reshaped(to: [cin, cout]).transposed().reshaped(to: [1, 1, cout, cin])
+        let cin = g.inputChannels
         let upstream = Conv2DGeometry(
-            inputShape: gradient.shape, kernelHeight: 1, kernelWidth: 1, strides: (1, 1), padding: .valid, dilations: (1, 1))
-        let compact = directForward(gradient, transposed, upstream)
-        if g.strideHeight == 1 && g.strideWidth == 1 { return compact }
-        return Tensor<Float>.build(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
-            compact.withUnsafeBufferPointer { source in
-                let (src, dst) = (UncheckedSendable(source.baseAddress!), UncheckedSendable(dx))
-                let rows = g.batch * g.outputHeight
-                Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: g.outputWidth * cin)) { range in
-                    for r in range {
-                        let (n, i) = r.quotientAndRemainder(dividingBy: g.outputHeight)
-                        let row = dst.value + ((n * g.inputHeight + i * g.strideHeight) * g.inputWidth) * cin
-                        for j in 0..<g.outputWidth {
-                            (row + j * g.strideWidth * cin).update(from: src.value + (r * g.outputWidth + j) * cin, count: cin)
-                        }
+            batch: g.batch, inputHeight: g.outputHeight, inputWidth: g.outputWidth, inputChannels: cout,
+            kernelHeight: 1, kernelWidth: 1, strides: (1, 1), padding: .valid, dilations: (1, 1))
+        let strided = g.strideHeight != 1 || g.strideWidth != 1
+        let rows = g.batch * g.outputHeight
+        withScratchBuffer(count: cin * cout + (strided ? rows * g.outputWidth * cin : 0)) { (scratch: UnsafeMutablePointer<Float>) in
+            // The transposed filter [Cout, Cin].
+            for i in 0..<cin {
+                for o in 0..<cout { scratch[o * cin + i] = f[i * cout + o] }
+            }
+            guard strided else {
+                directForward(dy, scratch, upstream, outChannels: cin, into: dx)
+                return
+            }
+            let compact = scratch + cin * cout
+            directForward(dy, scratch, upstream, outChannels: cin, into: compact)
+            zeroFill(dx, count: g.inputCount)
+            let (src, dst) = (UncheckedSendable(compact), UncheckedSendable(dx))
+            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: g.outputWidth * cin)) { range in
+                for r in range {
+                    let (n, i) = r.quotientAndRemainder(dividingBy: g.outputHeight)
+                    let row = dst.value + ((n * g.inputHeight + i * g.strideHeight) * g.inputWidth) * cin
+                    for j in 0..<g.outputWidth {
+                        (row + j * g.strideWidth * cin).update(from: src.value + (r * g.outputWidth + j) * cin, count: cin)
                     }
                 }
             }

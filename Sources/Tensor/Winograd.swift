@@ -60,69 +60,62 @@ extension ConvKernels {
             && g.inputChannels >= winogradMinimumChannels && outChannels >= winogradMinimumChannels
     }
 
-    /// Forward convolution by Winograd, followed by the epilogue `+ bias` (`[Cout]`, optional) and
-    /// ReLU (when `applyingReLU`) inside the output transform. Float runs the fused, parallel C
-    /// kernel (``winogradForwardFloat(_:_:_:bias:applyingReLU:blockTiles:parts:)``), Double the
-    /// Swift code below. `chunkTiles` overrides the tiles per chunk or block and `parts` the number
-    /// of tile ranges the C kernel splits the work into (tests).
+    /// Forward convolution by Winograd of `x` with `f` (`[3, 3, Cin, outChannels]`) into `out`
+    /// (every element written), followed by the epilogue `+ bias` (`outChannels` values, optional)
+    /// and ReLU (when `applyingReLU`) inside the output transform. Float runs the fused, parallel C
+    /// kernel (``winogradForwardFloat(_:_:_:outChannels:bias:applyingReLU:into:blockTiles:parts:)``),
+    /// Double the Swift code below. `chunkTiles` overrides the tiles per chunk or block and `parts`
+    /// the number of tile ranges the C kernel splits the work into (tests).
     static func winogradForward<T: WinogradScalar>(
-        _ input: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry, bias: Tensor<T>? = nil, applyingReLU: Bool = false,
+        _ x: UnsafePointer<T>, _ f: UnsafePointer<T>, _ g: Conv2DGeometry, outChannels cout: Int,
+        bias: UnsafePointer<T>?, applyingReLU: Bool, into out: UnsafeMutablePointer<T>,
         chunkTiles: Int? = nil, parts: Int? = nil
-    ) -> Tensor<T> {
-        if let x = input as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return winogradForwardFloat(x, f, g, bias: bias as! Tensor<Float>?, applyingReLU: applyingReLU,
-                                        blockTiles: chunkTiles, parts: parts) as! Tensor<T>
+    ) {
+        if T.self == Float.self {
+            winogradForwardFloat(x.cast(), f.cast(), g, outChannels: cout, bias: bias?.cast(), applyingReLU: applyingReLU,
+                                 into: out.cast(), blockTiles: chunkTiles, parts: parts)
+            return
         }
-        let cin = g.inputChannels, cout = filter.shape[3]
-        // Every output position belongs to exactly one tile, so the storage starts uninitialized.
-        return Tensor<T>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
-            input.withUnsafeBufferPointer { xBuffer in
-                filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: winogradElements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: false, into: u)
-                        // The bias, or zeros when there is none but ReLU applies.
-                        let biasRow = u + winogradElements * cin * cout
-                        if let bias {
-                            bias.withUnsafeBufferPointer { biasRow.update(from: $0.baseAddress!, count: cout) }
-                        } else {
-                            zeroFill(biasRow, count: cout)
-                        }
-                        winogradConvolve(
-                            input: xBuffer.baseAddress!, batch: g.batch, height: g.inputHeight, width: g.inputWidth,
-                            inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
-                            outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
-                            epilogue: bias != nil || applyingReLU ? (UnsafePointer(biasRow), applyingReLU) : nil,
-                            chunkTiles: chunkTiles)
-                    }
-                }
+        let cin = g.inputChannels
+        withScratchBuffer(count: winogradElements * cin * cout + cout) { (u: UnsafeMutablePointer<T>) in
+            winogradTransformFilter(f, cin: cin, cout: cout, rotated: false, into: u)
+            // The bias, or zeros when there is none but ReLU applies.
+            let biasRow = u + winogradElements * cin * cout
+            if let bias {
+                biasRow.update(from: bias, count: cout)
+            } else {
+                zeroFill(biasRow, count: cout)
             }
+            winogradConvolve(
+                input: x, batch: g.batch, height: g.inputHeight, width: g.inputWidth,
+                inChannels: cin, padTop: g.padTop, padLeft: g.padLeft, filter: u, outChannels: cout,
+                outputHeight: g.outputHeight, outputWidth: g.outputWidth, output: out,
+                epilogue: bias != nil || applyingReLU ? (UnsafePointer(biasRow), applyingReLU) : nil,
+                chunkTiles: chunkTiles)
         }
     }
 
-    /// The input gradient by Winograd: the output gradient convolved with the rotated,
-    /// channel-swapped kernel, padded by `2 - pad` above and left (Float in C, as for
-    /// ``winogradForward(_:_:_:bias:applyingReLU:chunkTiles:parts:)``).
+    /// The input gradient by Winograd: the output gradient `dy` (`[N, OH, OW, outChannels]`)
+    /// convolved with the rotated, channel-swapped kernel, padded by `2 - pad` above and left, into
+    /// `dx` (`[N, H, W, Cin]`, every element written); Float in C, as for
+    /// ``winogradForward(_:_:_:outChannels:bias:applyingReLU:into:chunkTiles:parts:)``.
     static func winogradBackwardInput<T: WinogradScalar>(
-        _ gradient: Tensor<T>, _ filter: Tensor<T>, _ g: Conv2DGeometry,
-        chunkTiles: Int? = nil, parts: Int? = nil
-    ) -> Tensor<T> {
-        if let dy = gradient as? Tensor<Float>, let f = filter as? Tensor<Float> {
-            return winogradBackwardInputFloat(dy, f, g, blockTiles: chunkTiles, parts: parts) as! Tensor<T>
+        _ dy: UnsafePointer<T>, _ f: UnsafePointer<T>, _ g: Conv2DGeometry, outChannels cout: Int,
+        into dx: UnsafeMutablePointer<T>, chunkTiles: Int? = nil, parts: Int? = nil
+    ) {
+        if T.self == Float.self {
+            winogradBackwardInputFloat(dy.cast(), f.cast(), g, outChannels: cout, into: dx.cast(),
+                                       blockTiles: chunkTiles, parts: parts)
+            return
         }
-        let cin = g.inputChannels, cout = filter.shape[3]
-        return Tensor<T>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
-            gradient.withUnsafeBufferPointer { gBuffer in
-                filter.withUnsafeBufferPointer { fBuffer in
-                    withScratchBuffer(count: winogradElements * cin * cout) { (u: UnsafeMutablePointer<T>) in
-                        winogradTransformFilter(fBuffer.baseAddress!, cin: cin, cout: cout, rotated: true, into: u)
-                        winogradConvolve(
-                            input: gBuffer.baseAddress!, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
-                            inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
-                            outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
-                            epilogue: nil, chunkTiles: chunkTiles)
-                    }
-                }
-            }
+        let cin = g.inputChannels
+        withScratchBuffer(count: winogradElements * cin * cout) { (u: UnsafeMutablePointer<T>) in
+            winogradTransformFilter(f, cin: cin, cout: cout, rotated: true, into: u)
+            winogradConvolve(
+                input: dy, batch: g.batch, height: g.outputHeight, width: g.outputWidth,
+                inChannels: cout, padTop: 2 - g.padTop, padLeft: 2 - g.padLeft, filter: u, outChannels: cin,
+                outputHeight: g.inputHeight, outputWidth: g.inputWidth, output: dx,
+                epilogue: nil, chunkTiles: chunkTiles)
         }
     }
 
@@ -199,51 +192,68 @@ extension ConvKernels {
             let zeros = m + chunk * elements * cout, sink = zeros + cin
             zeroFill(zeros, count: cin)
             // The input rows of the current patch and the output rows of the current tile.
-            let patch = UnsafeMutablePointer<UnsafePointer<T>>.allocate(capacity: elements)
-            let corners = UnsafeMutablePointer<UnsafeMutablePointer<T>>.allocate(capacity: size * size)
-            defer { patch.deallocate(); corners.deallocate() }
-            var start = 0
-            while start < total {
-                let count = Swift.min(chunk, total - start)
-                // Input transform V = B^T d B, per tile.
-                for t in 0..<count {
-                    let index = start + t
-                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
-                    let y0 = size * ti - padTop, x0 = size * tj - padLeft
-                    for r in 0..<patchSize {
-                        for c in 0..<patchSize {
-                            let y = y0 + r, x = x0 + c
-                            patch[r * patchSize + c] = y >= 0 && y < height && x >= 0 && x < width
-                                ? input + ((n * height + y) * width + x) * cin : UnsafePointer(zeros)
+            withPointerTables(elements, size * size) { (patch: UnsafeMutablePointer<UnsafePointer<T>>,
+                                                        corners: UnsafeMutablePointer<UnsafeMutablePointer<T>>) in
+                var start = 0
+                while start < total {
+                    let count = Swift.min(chunk, total - start)
+                    // Input transform V = B^T d B, per tile.
+                    for t in 0..<count {
+                        let index = start + t
+                        let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                        let y0 = size * ti - padTop, x0 = size * tj - padLeft
+                        for r in 0..<patchSize {
+                            for c in 0..<patchSize {
+                                let y = y0 + r, x = x0 + c
+                                patch[r * patchSize + c] = y >= 0 && y < height && x >= 0 && x < width
+                                    ? input + ((n * height + y) * width + x) * cin : UnsafePointer(zeros)
+                            }
+                        }
+                        winogradInputTile(patch, channels: cin, into: v + t * elements * cin)
+                    }
+                    // M_e = V_e * U_e, one GEMM per transform-domain element.
+                    for e in 0..<elements {
+                        T.gemm(transposeA: false, transposeB: false, m: count, n: cout, k: cin,
+                               alpha: 1, a: v + e * cin, lda: elements * cin, b: u + e * cin * cout, ldb: cout,
+                               beta: 0, c: m + e * cout, ldc: elements * cout)
+                    }
+                    // Output transform Y = A^T M A, per tile.
+                    for t in 0..<count {
+                        let index = start + t
+                        let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
+                        let i0 = size * ti, j0 = size * tj
+                        for i in 0..<size {
+                            for j in 0..<size {
+                                corners[i * size + j] = i0 + i < outputHeight && j0 + j < outputWidth
+                                    ? output + ((n * outputHeight + i0 + i) * outputWidth + j0 + j) * cout : sink
+                            }
+                        }
+                        if let epilogue {
+                            winogradOutputTile(m + t * elements * cout, channels: cout, into: corners,
+                                               count: size * size, bias: epilogue.bias, relu: epilogue.relu)
+                        } else {
+                            winogradOutputTile(m + t * elements * cout, channels: cout, into: corners)
                         }
                     }
-                    winogradInputTile(patch, channels: cin, into: v + t * elements * cin)
+                    start += count
                 }
-                // M_e = V_e * U_e, one GEMM per transform-domain element.
-                for e in 0..<elements {
-                    T.gemm(transposeA: false, transposeB: false, m: count, n: cout, k: cin,
-                           alpha: 1, a: v + e * cin, lda: elements * cin, b: u + e * cin * cout, ldb: cout,
-                           beta: 0, c: m + e * cout, ldc: elements * cout)
+            }
+        }
+    }
+
+    /// Calls `body` with two scratch tables of pointers, of `first` and `second` entries (their
+    /// memory from ``withScratchBuffer(count:_:)``, as `Double`s rebound to pointers: the same
+    /// size and alignment).
+    @inline(__always)
+    static func withPointerTables<A, B>(
+        _ first: Int, _ second: Int,
+        _ body: (UnsafeMutablePointer<UnsafePointer<A>>, UnsafeMutablePointer<UnsafeMutablePointer<B>>) -> Void
+    ) {
+        withScratchBuffer(count: first + second) { (words: UnsafeMutablePointer<Double>) in
+            words.withMemoryRebound(to: UnsafePointer<A>.self, capacity: first) { a in
+                (words + first).withMemoryRebound(to: UnsafeMutablePointer<B>.self, capacity: second) { b in
+                    body(a, b)
                 }
-                // Output transform Y = A^T M A, per tile.
-                for t in 0..<count {
-                    let index = start + t
-                    let n = index / tilesPerImage, ti = (index % tilesPerImage) / tilesWide, tj = index % tilesWide
-                    let i0 = size * ti, j0 = size * tj
-                    for i in 0..<size {
-                        for j in 0..<size {
-                            corners[i * size + j] = i0 + i < outputHeight && j0 + j < outputWidth
-                                ? output + ((n * outputHeight + i0 + i) * outputWidth + j0 + j) * cout : sink
-                        }
-                    }
-                    if let epilogue {
-                        winogradOutputTile(m + t * elements * cout, channels: cout, into: corners,
-                                           count: size * size, bias: epilogue.bias, relu: epilogue.relu)
-                    } else {
-                        winogradOutputTile(m + t * elements * cout, channels: cout, into: corners)
-                    }
-                }
-                start += count
             }
         }
     }
@@ -439,74 +449,62 @@ extension ConvKernels {
             out_channels: outChannels)
     }
 
-    /// Runs `body` with `count` uninitialized Floats aligned to 64 bytes (the C kernels' vectors).
+    /// Runs `body` with `count` uninitialized Floats aligned to 64 bytes (the C kernels' vectors),
+    /// from ``withScratchBuffer(count:_:)`` with room to round the address up.
     @inline(__always)
     static func withAlignedFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        let n = Swift.max(count, 1)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Float>.stride, alignment: 64)
-        defer { raw.deallocate() }
-        return body(raw.bindMemory(to: Float.self, capacity: n))
+        withScratchBuffer(count: count + 15) { (raw: UnsafeMutablePointer<Float>) in
+            let address = (Int(bitPattern: raw) + 63) & ~63
+            return body(raw + (address - Int(bitPattern: raw)) / MemoryLayout<Float>.stride)
+        }
     }
 
-    /// Runs `body` with the packed transform of the HWIO `filter` (`[3, 3, fi, fo]`) for the
+    /// Runs `body` with the packed transform of the HWIO filter `f` (`[3, 3, fi, fo]`) for the
     /// convolution `fi -> fo`, or with `rotated` for `fo -> fi` with the kernel rotated by 180 degrees.
     static func withPackedWinogradFilter<R>(
-        _ filter: Tensor<Float>, rotated: Bool, _ body: (UnsafePointer<Float>) -> R
+        _ f: UnsafePointer<Float>, fi: Int, fo: Int, rotated: Bool, _ body: (UnsafePointer<Float>) -> R
     ) -> R {
-        let fi = filter.shape[2], fo = filter.shape[3]
         let (cin, cout) = rotated ? (fo, fi) : (fi, fo)
         return withAlignedFloats(ck_winograd_f4_filter_size(cin, cout)) { packed in
-            filter.withUnsafeBufferPointer { f in
-                let (source, destination) = (UncheckedSendable(f.baseAddress!), UncheckedSendable(packed))
-                Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
-                    ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count,
-                                               destination.value)
-                }
+            let (source, destination) = (UncheckedSendable(f), UncheckedSendable(packed))
+            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count,
+                                           destination.value)
             }
             return body(UnsafePointer(packed))
         }
     }
 
-    /// ``winogradForward(_:_:_:bias:applyingReLU:chunkTiles:parts:)`` for Float:
+    /// ``winogradForward(_:_:_:outChannels:bias:applyingReLU:into:chunkTiles:parts:)`` for Float:
     /// the C kernel on `parts` contiguous tile ranges in parallel (by default ``winogradParts(tiles:)``),
-    /// `blockTiles` tiles at a time (by default the kernel's choice).
+    /// `blockTiles` tiles at a time (by default the kernel's choice). Every output position belongs
+    /// to exactly one tile, so every element of `out` is written.
     static func winogradForwardFloat(
-        _ input: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, bias: Tensor<Float>?, applyingReLU: Bool,
+        _ x: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
+        bias: UnsafePointer<Float>?, applyingReLU: Bool, into out: UnsafeMutablePointer<Float>,
         blockTiles: Int? = nil, parts: Int? = nil
-    ) -> Tensor<Float> {
-        let cout = filter.shape[3]
-        // Every output position belongs to exactly one tile, so the storage starts uninitialized.
-        return Tensor<Float>.buildUninitialized(shape: g.outputShape(channels: cout)) { out in
-            input.withUnsafeBufferPointer { x in
-                withPackedWinogradFilter(filter, rotated: false) { packed in
-                    let run = { (b: UnsafePointer<Float>?) in
-                        winogradConvolve(
-                            input: x.baseAddress!, packed: packed, bias: b, relu: applyingReLU, output: out,
-                            shape: winogradShape(g, outChannels: cout), blockTiles: blockTiles, parts: parts)
-                    }
-                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
-                }
-            }
+    ) {
+        withPackedWinogradFilter(f, fi: g.inputChannels, fo: cout, rotated: false) { packed in
+            winogradConvolve(
+                input: x, packed: packed, bias: bias, relu: applyingReLU, output: out,
+                shape: winogradShape(g, outChannels: cout), blockTiles: blockTiles, parts: parts)
         }
     }
 
-    /// ``winogradBackwardInput(_:_:_:chunkTiles:parts:)`` for Float: the
+    /// ``winogradBackwardInput(_:_:_:outChannels:into:chunkTiles:parts:)`` for Float: the
     /// forward C kernel on the output gradient with the rotated, channel-swapped kernel.
     static func winogradBackwardInputFloat(
-        _ gradient: Tensor<Float>, _ filter: Tensor<Float>, _ g: Conv2DGeometry, blockTiles: Int? = nil, parts: Int? = nil
-    ) -> Tensor<Float> {
-        let cin = g.inputChannels, cout = filter.shape[3]
+        _ dy: UnsafePointer<Float>, _ f: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
+        into dx: UnsafeMutablePointer<Float>, blockTiles: Int? = nil, parts: Int? = nil
+    ) {
+        let cin = g.inputChannels
         let shape = ck_winograd_shape(
             batch: g.batch, height: g.outputHeight, width: g.outputWidth, in_channels: cout,
             pad_top: 2 - g.padTop, pad_left: 2 - g.padLeft, out_height: g.inputHeight, out_width: g.inputWidth,
             out_channels: cin)
-        return Tensor<Float>.buildUninitialized(shape: [g.batch, g.inputHeight, g.inputWidth, cin]) { dx in
-            gradient.withUnsafeBufferPointer { dy in
-                withPackedWinogradFilter(filter, rotated: true) { packed in
-                    winogradConvolve(input: dy.baseAddress!, packed: packed, bias: nil, relu: false, output: dx,
-                                     shape: shape, blockTiles: blockTiles, parts: parts)
-                }
-            }
+        withPackedWinogradFilter(f, fi: cin, fo: cout, rotated: true) { packed in
+            winogradConvolve(input: dy, packed: packed, bias: nil, relu: false, output: dx,
+                             shape: shape, blockTiles: blockTiles, parts: parts)
         }
     }
 
@@ -534,54 +532,48 @@ extension ConvKernels {
         }
     }
 
-    /// The filter gradient (`[3, 3, Cin, outChannels]`) of a Winograd-eligible Float convolution:
-    /// per tile the transformed input times the transformed output gradient, summed in the
-    /// transform domain over `parts` tile ranges in parallel (each range into its own partial sum,
-    /// the partial sums added in part order), then taken back with `G^T dU G`.
+    /// The filter gradient of a Winograd-eligible Float convolution: `dy` (`[N, OH, OW, outChannels]`)
+    /// and the input `x` into `df` (`[3, 3, Cin, outChannels]`, every element written): per tile
+    /// the transformed input times the transformed output gradient, summed in the transform domain
+    /// over `parts` tile ranges in parallel (each range into its own partial sum, the partial sums
+    /// added in part order), then taken back with `G^T dU G`.
     static func winogradBackwardFilterFloat(
-        _ gradient: Tensor<Float>, _ input: Tensor<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
-        blockTiles: Int? = nil, parts: Int? = nil
-    ) -> Tensor<Float> {
+        _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry, outChannels cout: Int,
+        into df: UnsafeMutablePointer<Float>, blockTiles: Int? = nil, parts: Int? = nil
+    ) {
         let cin = g.inputChannels
         var shape = winogradShape(g, outChannels: cout)
         let tiles = ck_winograd_f4_tiles(&shape)
-        return Tensor<Float>.buildUninitialized(shape: [3, 3, cin, cout]) { df in
-            guard tiles > 0, cin > 0, cout > 0 else {
-                zeroFill(df, count: 9 * cin * cout)
-                return
-            }
-            let block = Swift.max(1, blockTiles ?? ck_winograd_f4_gradient_block_tiles(&shape))
-            let workspace = ck_winograd_f4_gradient_workspace(&shape, block)
-            let size = ck_winograd_f4_gradient_size(cin, cout)
-            let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
-            let frozen = shape
-            gradient.withUnsafeBufferPointer { dyBuffer in
-                input.withUnsafeBufferPointer { xBuffer in
-                    withAlignedFloats(count * size) { partials in
-                        let (x, dy, sums) = (UncheckedSendable(xBuffer.baseAddress!), UncheckedSendable(dyBuffer.baseAddress!),
-                                             UncheckedSendable(partials))
-                        Parallel.forEachPart(count) { part in
-                            let partial = sums.value + part * size
-                            let range = Parallel.range(part, of: count, count: tiles)
-                            guard !range.isEmpty else {
-                                zeroFill(partial, count: size)
-                                return
-                            }
-                            withAlignedFloats(workspace) { scratch in
-                                var s = frozen
-                                // The part's first block writes its partial sum, the others add to it.
-                                ck_winograd_f4_filter_gradient_part(x.value, dy.value, &s, range.lowerBound, range.count,
-                                                                    block, 1, partial, scratch)
-                            }
-                        }
-                        // The partial sums added in part order and taken back, input channels split across threads.
-                        let result = UncheckedSendable(df)
-                        Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
-                            ck_winograd_f4_gradient_finish(sums.value, count, cin, cout, range.lowerBound, range.count,
-                                                           result.value)
-                        }
-                    }
+        guard tiles > 0, cin > 0, cout > 0 else {
+            zeroFill(df, count: 9 * cin * cout)
+            return
+        }
+        let block = Swift.max(1, blockTiles ?? ck_winograd_f4_gradient_block_tiles(&shape))
+        let workspace = ck_winograd_f4_gradient_workspace(&shape, block)
+        let size = ck_winograd_f4_gradient_size(cin, cout)
+        let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
+        let frozen = shape
+        withAlignedFloats(count * size) { partials in
+            let (xp, dyp, sums) = (UncheckedSendable(x), UncheckedSendable(dy), UncheckedSendable(partials))
+            Parallel.forEachPart(count) { part in
+                let partial = sums.value + part * size
+                let range = Parallel.range(part, of: count, count: tiles)
+                guard !range.isEmpty else {
+                    zeroFill(partial, count: size)
+                    return
                 }
+                withAlignedFloats(workspace) { scratch in
+                    var s = frozen
+                    // The part's first block writes its partial sum, the others add to it.
+                    ck_winograd_f4_filter_gradient_part(xp.value, dyp.value, &s, range.lowerBound, range.count,
+                                                        block, 1, partial, scratch)
+                }
+            }
+            // The partial sums added in part order and taken back, input channels split across threads.
+            let result = UncheckedSendable(df)
+            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
+                ck_winograd_f4_gradient_finish(sums.value, count, cin, cout, range.lowerBound, range.count,
+                                               result.value)
             }
         }
     }

@@ -119,14 +119,43 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
     /// and the normalization's factor, `gamma` (1 without one) times that.
     func normalization(variance: [Double]) -> (beta: [Double], invStd: [Double], factor: [Double]) {
         let channels = variance.count
-        let gammaValues = gamma.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 1, count: channels)
-        let betaValues = beta.map { $0.value.scalars.map { Double($0) } } ?? [Double](repeating: 0, count: channels)
-        var invStd = [Double](repeating: 0, count: channels), factor = invStd
+        var beta = [Double](repeating: 0, count: channels), invStd = beta, factor = beta
+        variance.withUnsafeBufferPointer { v in
+            beta.withUnsafeMutableBufferPointer { b in
+                invStd.withUnsafeMutableBufferPointer { i in
+                    factor.withUnsafeMutableBufferPointer { f in
+                        fillNormalization(
+                            variance: v.baseAddress!, channels: channels, beta: b.baseAddress!, invStd: i.baseAddress!,
+                            factor: f.baseAddress!)
+                    }
+                }
+            }
+        }
+        return (beta, invStd, factor)
+    }
+
+    /// ``normalization(variance:)`` into caller-owned per-channel storage (`channels` each), without allocating.
+    func fillNormalization(
+        variance: UnsafePointer<Double>, channels: Int, beta: UnsafeMutablePointer<Double>,
+        invStd: UnsafeMutablePointer<Double>, factor: UnsafeMutablePointer<Double>
+    ) {
         for c in 0..<channels {
             invStd[c] = 1 / (variance[c] + epsilon).squareRoot()
-            factor[c] = gammaValues[c] * invStd[c]
         }
-        return (betaValues, invStd, factor)
+        if let gamma {
+            gamma.value.withUnsafeBufferPointer { g in
+                for c in 0..<channels { factor[c] = Double(g[c]) * invStd[c] }
+            }
+        } else {
+            for c in 0..<channels { factor[c] = 1 * invStd[c] }
+        }
+        if let betaVariable = self.beta {
+            betaVariable.value.withUnsafeBufferPointer { b in
+                for c in 0..<channels { beta[c] = Double(b[c]) }
+            }
+        } else {
+            beta.update(repeating: 0, count: channels)
+        }
     }
 
     /// The layer's forward pass, followed by `max(_, 0)` in the same pass when `applyingReLU`
@@ -134,67 +163,263 @@ public final class BatchNorm<Scalar: TensorScalar>: Layer {
     /// the same values and gradients as the two layers one after the other (a NaN becomes 0, as in
     /// the ``ReLU`` layer), without the intermediate tensor.
     func forward(_ input: Variable<Scalar>, context: inout ForwardContext, applyingReLU: Bool) -> Variable<Scalar> {
-        let built = requireBuilt()
-        guard let movingMean, let movingVariance else { preconditionFailure("BatchNormalization '\(name)': no moving statistics") }
-        let a = channelAxis(rank: built.count + 1)!
-        precondition(
-            input.rank == built.count + 1 && input.shape[a] == built[a - 1],
-            "BatchNormalization '\(name)': input shape \(input.shape) does not match the built shape \(built) "
-                + "(channels \(built[a - 1]) at axis \(a))")
-        let layout = ChannelLayout(shape: input.shape, axis: a)
+        let layout = checkedLayout(input.shape)
         let x = input.value
         let channels = layout.channels
-
-        // The statistics used for normalizing.
-        var mean: [Double], variance: [Double]
-        if context.isTraining {
-            (mean, variance) = channelMoments(x, layout)
-            let m = Scalar(momentum), oneMinus = Scalar(1 - momentum)
-            let batchMean = Tensor<Scalar>(shape: [channels], scalars: mean.map { Scalar($0) })
-            let batchVariance = Tensor<Scalar>(shape: [channels], scalars: variance.map { Scalar($0) })
-            movingMean.value = movingMean.value * m + batchMean * oneMinus
-            movingVariance.value = movingVariance.value * m + batchVariance * oneMinus
-        } else {
-            mean = movingMean.value.scalars.map { Double($0) }
-            variance = movingVariance.value.scalars.map { Double($0) }
-        }
-
-        let (betaValues, invStd, factor) = normalization(variance: variance)
-        // y = (x - mean) * factor + beta, then max(_, 0) when applyingReLU.
-        let y = channelAffine(
-            x, layout, shift: mean, factor: factor, offset: betaValues, gradient: nil, gradientFactor: nil,
-            applyingReLU: applyingReLU)
-
-        let inputs = [input] + (gamma.map { [$0] } ?? []) + (beta.map { [$0] } ?? [])
+        var workspace = BatchNormWorkspace<Scalar>(channels: channels)
+        // Every element is written by the forward pass.
+        var y = Tensor<Scalar>.uninitialized(x.shape)
         let training = context.isTraining
-        let hasGamma = gamma != nil, hasBeta = beta != nil
-        let operation = (training ? "batchNormTraining" : "batchNormInference") + (applyingReLU ? "+relu" : "")
-        // Through the ReLU first: the gradient where the output is positive, else 0.
-        let relu = applyingReLU ? FusedReLU(output: y, shift: mean, factor: factor, offset: betaValues) : nil
-        return Variable.record(operation, value: y, inputs: inputs) { g in
-            // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * invStd.
-            let (sumG, sumGX) = channelGradientSums(g, x, layout, shift: mean, relu: relu)
-            var dGamma = [Double](repeating: 0, count: channels)
-            for c in 0..<channels { dGamma[c] = sumGX[c] * invStd[c] }
-            // Inference: dx = factor * g. Training (the batch statistics depend on x):
-            // dx = factor * (g - dbeta / m - xhat * dgamma / m)
-            //    = factor * g - (x - mean) * (factor * invStd * dgamma / m) - factor * dbeta / m.
-            var slope = [Double](repeating: 0, count: channels)
-            var shiftTerm = [Double](repeating: 0, count: channels)
-            if training {
-                let m = Double(layout.perChannel)
-                for c in 0..<channels {
-                    slope[c] = -factor[c] * invStd[c] * dGamma[c] / m
-                    shiftTerm[c] = -factor[c] * sumG[c] / m
+        if training {
+            trainingForward(x, applyingReLU: applyingReLU, workspace: &workspace, into: &y)
+        } else {
+            guard let movingMean, let movingVariance else { preconditionFailure("BatchNormalization '\(name)': no moving statistics") }
+            workspace.withPointers { p in
+                movingMean.value.withUnsafeBufferPointer { m in
+                    movingVariance.value.withUnsafeBufferPointer { v in
+                        for c in 0..<channels {
+                            p.mean[c] = Double(m[c])
+                            p.variance[c] = Double(v[c])
+                        }
+                    }
                 }
             }
-            let dx = channelAffine(
-                x, layout, shift: mean, factor: slope, offset: shiftTerm, gradient: g, gradientFactor: factor,
-                relu: relu)
+            normalize(x, layout, applyingReLU: applyingReLU, workspace: &workspace, into: &y)
+        }
+
+        let inputs = [input] + (gamma.map { [$0] } ?? []) + (beta.map { [$0] } ?? [])
+        let hasGamma = gamma != nil, hasBeta = beta != nil
+        let operation = (training ? "batchNormTraining" : "batchNormInference") + (applyingReLU ? "+relu" : "")
+        return Variable.record(operation, value: y, inputs: inputs) { g in
+            var workspace = workspace
+            var dx = Tensor<Scalar>.uninitialized(x.shape)
+            var dGamma = hasGamma ? Tensor<Scalar>.uninitialized([channels]) : nil
+            var dBeta = hasBeta ? Tensor<Scalar>.uninitialized([channels]) : nil
+            self.backward(
+                g, input: x, output: y, layout, training: training, applyingReLU: applyingReLU, workspace: &workspace,
+                inputGradient: &dx, gammaGradient: &dGamma, betaGradient: &dBeta)
             var result: [Tensor<Scalar>?] = [dx]
-            if hasGamma { result.append(Tensor(shape: [channels], scalars: dGamma.map { Scalar($0) })) }
-            if hasBeta { result.append(Tensor(shape: [channels], scalars: sumG.map { Scalar($0) })) }
+            if let dGamma { result.append(dGamma) }
+            if let dBeta { result.append(dBeta) }
             return result
+        }
+    }
+
+    /// The `[outer, channels, inner]` layout of an input of `shape` (with the batch axis), checked
+    /// against the built shape without allocating.
+    private func checkedLayout(_ shape: [Int]) -> ChannelLayout {
+        let built = requireBuilt()
+        let a = channelAxis(rank: built.count + 1)!
+        precondition(
+            shape.count == built.count + 1 && shape[a] == built[a - 1],
+            "BatchNormalization '\(name)': input shape \(shape) does not match the built shape \(built) "
+                + "(channels \(built[a - 1]) at axis \(a))")
+        return ChannelLayout(shape: shape, axis: a)
+    }
+
+    /// The training-mode forward pass (``forward(_:context:)`` in training, followed by
+    /// `max(_, 0)` when `applyingReLU`) into caller-owned storage, without allocating: computes the
+    /// batch mean and biased variance into `workspace` (made for this layer's channel count),
+    /// updates the moving statistics in place exactly as ``forward(_:context:)`` does, and
+    /// overwrites every element of `output` (the shape of `x`). The values are bitwise those of
+    /// the recorded forward pass. Keep `workspace` for ``trainingBackward(_:input:output:applyingReLU:workspace:inputGradient:gammaGradient:betaGradient:)``.
+    package func trainingForward(
+        _ x: Tensor<Scalar>, applyingReLU: Bool = false, workspace: inout BatchNormWorkspace<Scalar>,
+        into output: inout Tensor<Scalar>
+    ) {
+        guard let movingMean, let movingVariance else { preconditionFailure("BatchNormalization '\(name)': no moving statistics") }
+        let layout = checkedLayout(x.shape)
+        let channels = layout.channels
+        precondition(
+            workspace.channels == channels,
+            "BatchNormalization '\(name)': workspace for \(workspace.channels) channels, the input has \(channels)")
+        channelMoments(x, layout, workspace: &workspace)
+        let m = Scalar(momentum), oneMinus = Scalar(1 - momentum)
+        workspace.withPointers { p in
+            // moving * momentum + batch * (1 - momentum), rounded as the tensor operations round
+            // it (each product gets `+ 0`: the `affine` map of `Tensor * Scalar`).
+            movingMean.value.withUnsafeMutableBufferPointer { mm in
+                for c in 0..<channels { mm[c] = (mm[c] * m + 0) + (Scalar(p.mean[c]) * oneMinus + 0) }
+            }
+            movingVariance.value.withUnsafeMutableBufferPointer { mv in
+                for c in 0..<channels { mv[c] = (mv[c] * m + 0) + (Scalar(p.variance[c]) * oneMinus + 0) }
+            }
+        }
+        normalize(x, layout, applyingReLU: applyingReLU, workspace: &workspace, into: &output)
+    }
+
+    /// The backward pass of ``trainingForward(_:applyingReLU:workspace:into:)`` for the output
+    /// gradient `gradient`, with the `workspace` that call filled and its `input` and `output`,
+    /// without allocating: overwrites `inputGradient` (the input's shape) and, per channel,
+    /// `gammaGradient` and `betaGradient` (`[channels]`; given exactly when the layer has `gamma`,
+    /// respectively `beta`). Gradients are overwritten, not accumulated.
+    package func trainingBackward(
+        _ gradient: Tensor<Scalar>, input: Tensor<Scalar>, output: Tensor<Scalar>, applyingReLU: Bool = false,
+        workspace: inout BatchNormWorkspace<Scalar>, inputGradient: inout Tensor<Scalar>,
+        gammaGradient: inout Tensor<Scalar>?, betaGradient: inout Tensor<Scalar>?
+    ) {
+        let layout = checkedLayout(input.shape)
+        backward(
+            gradient, input: input, output: output, layout, training: true, applyingReLU: applyingReLU,
+            workspace: &workspace, inputGradient: &inputGradient, gammaGradient: &gammaGradient, betaGradient: &betaGradient)
+    }
+
+    /// `output = (x - mean) * factor + beta` per channel (then `max(_, 0)` when `applyingReLU`),
+    /// with `workspace`'s mean and variance; fills its `invStd`, `factor` and `offset` (beta).
+    private func normalize(
+        _ x: Tensor<Scalar>, _ layout: ChannelLayout, applyingReLU: Bool, workspace: inout BatchNormWorkspace<Scalar>,
+        into output: inout Tensor<Scalar>
+    ) {
+        precondition(
+            output.shape == x.shape, "BatchNormalization '\(name)': output shape \(output.shape) differs from input shape \(x.shape)")
+        workspace.withPointers { p in
+            fillNormalization(variance: p.variance, channels: layout.channels, beta: p.offset, invStd: p.invStd, factor: p.factor)
+            x.withUnsafeBufferPointer { xb in
+                output.withUnsafeMutableBufferPointer { ob in
+                    guard let xp = xb.baseAddress, let op = ob.baseAddress else { return }
+                    channelAffine(
+                        xp, layout, shift: p.mean, factor: p.factor, offset: p.offset, gradient: nil, gradientFactor: nil,
+                        applyingReLU: applyingReLU, relu: nil, out: op, parameters: p)
+                }
+            }
+        }
+    }
+
+    /// The backward pass in training (through the batch statistics) or inference, into
+    /// caller-owned storage (see ``trainingBackward(_:input:output:applyingReLU:workspace:inputGradient:gammaGradient:betaGradient:)``).
+    private func backward(
+        _ g: Tensor<Scalar>, input x: Tensor<Scalar>, output y: Tensor<Scalar>, _ layout: ChannelLayout, training: Bool,
+        applyingReLU: Bool, workspace: inout BatchNormWorkspace<Scalar>, inputGradient: inout Tensor<Scalar>,
+        gammaGradient: inout Tensor<Scalar>?, betaGradient: inout Tensor<Scalar>?
+    ) {
+        let channels = layout.channels
+        precondition(
+            g.shape == x.shape && y.shape == x.shape && inputGradient.shape == x.shape,
+            "batchNorm backward: gradient shape \(g.shape), output shape \(y.shape) and input gradient shape \(inputGradient.shape) differ from input shape \(x.shape)")
+        precondition(
+            workspace.channels == channels && (gammaGradient != nil) == (gamma != nil) && (betaGradient != nil) == (beta != nil)
+                && (gammaGradient?.count ?? channels) == channels && (betaGradient?.count ?? channels) == channels,
+            "BatchNormalization '\(name)': workspace or gamma / beta gradients do not match \(channels) channels")
+        let fast = Scalar.self == Float.self && layout.inner == 1 && layout.perChannel > 0
+        // The Swift loops take the gradient through the ReLU first (into `inputGradient`, then
+        // read from there): the gradient where the output is positive, else 0. The Float kernels
+        // recompute the mask from `x` with the forward map.
+        let maskedInPlace = applyingReLU && !fast
+        if maskedInPlace { Tensor.reluBackward(gradient: g, output: y, into: &inputGradient) }
+        workspace.withPointers { p in
+            let relu = applyingReLU && fast ? BatchNormKernels.AffineMap(shift: p.mean, factor: p.factor, offset: p.offset) : nil
+            x.withUnsafeBufferPointer { xb in
+                g.withUnsafeBufferPointer { gb in
+                    inputGradient.withUnsafeMutableBufferPointer { db in
+                        // dbeta = sum g, dgamma = sum g * xhat with xhat = (x - mean) * invStd.
+                        p.sumG.update(repeating: 0, count: channels)
+                        p.sumGX.update(repeating: 0, count: channels)
+                        guard let xp = xb.baseAddress, let dx = db.baseAddress else {
+                            computeGammaGradient(p, channels)
+                            return
+                        }
+                        let gp = maskedInPlace ? UnsafePointer(dx) : gb.baseAddress!
+                        channelGradientSums(gp, xp, layout, shift: p.mean, relu: relu, sumG: p.sumG, sumGX: p.sumGX)
+                        computeGammaGradient(p, channels)
+                        // Inference: dx = factor * g. Training (the batch statistics depend on x):
+                        // dx = factor * (g - dbeta / m - xhat * dgamma / m)
+                        //    = factor * g - (x - mean) * (factor * invStd * dgamma / m) - factor * dbeta / m.
+                        p.slope.update(repeating: 0, count: channels)
+                        p.shiftTerm.update(repeating: 0, count: channels)
+                        if training {
+                            let m = Double(layout.perChannel)
+                            for c in 0..<channels {
+                                p.slope[c] = -p.factor[c] * p.invStd[c] * p.dGamma[c] / m
+                                p.shiftTerm[c] = -p.factor[c] * p.sumG[c] / m
+                            }
+                        }
+                        channelAffine(
+                            xp, layout, shift: p.mean, factor: p.slope, offset: p.shiftTerm, gradient: gp,
+                            gradientFactor: p.factor, applyingReLU: false, relu: relu, out: dx, parameters: p)
+                    }
+                }
+            }
+            gammaGradient?.withUnsafeMutableBufferPointer { d in
+                for c in 0..<channels { d[c] = Scalar(p.dGamma[c]) }
+            }
+            betaGradient?.withUnsafeMutableBufferPointer { d in
+                for c in 0..<channels { d[c] = Scalar(p.sumG[c]) }
+            }
+        }
+    }
+
+    /// `dGamma = sumGX * invStd` per channel.
+    private func computeGammaGradient(_ p: BatchNormWorkspace<Scalar>.Pointers, _ channels: Int) {
+        for c in 0..<channels { p.dGamma[c] = p.sumGX[c] * p.invStd[c] }
+    }
+}
+
+/// Per-channel storage of ``BatchNorm``'s allocation-free passes
+/// (``BatchNorm/trainingForward(_:applyingReLU:workspace:into:)`` and its backward), allocated
+/// once for a channel count and reused from step to step: the batch statistics and the
+/// normalization's parameters the forward pass computes (which the backward pass reads) and the
+/// backward pass's per-channel sums.
+package struct BatchNormWorkspace<Scalar: TensorScalar>: Sendable {
+    /// The channel count it is sized for.
+    package let channels: Int
+    /// The Double buffers, `doubleBuffers` blocks of `channels` (see ``Pointers``).
+    private var doubles: [Double]
+    /// The per-channel parameters of the Swift loops in `Scalar`, 4 blocks of `channels`.
+    private var scalars: [Scalar]
+    private static var doubleBuffers: Int { 10 }
+
+    /// Storage for `channels` channels (its only allocation).
+    package init(channels: Int) {
+        precondition(channels >= 0, "BatchNormWorkspace: negative channel count \(channels)")
+        self.channels = channels
+        doubles = [Double](repeating: 0, count: Self.doubleBuffers * channels)
+        scalars = [Scalar](repeating: 0, count: 4 * channels)
+    }
+
+    /// The batch mean of the last training forward pass (a copy, for inspection).
+    package var mean: [Double] { Array(doubles[0..<channels]) }
+    /// The batch biased variance of the last training forward pass (a copy, for inspection).
+    package var variance: [Double] { Array(doubles[channels..<(2 * channels)]) }
+
+    /// The buffers, `channels` elements each.
+    struct Pointers {
+        /// The mean the output is normalized with.
+        let mean: UnsafeMutablePointer<Double>
+        /// The variance it is normalized with.
+        let variance: UnsafeMutablePointer<Double>
+        /// `1 / sqrt(variance + epsilon)`.
+        let invStd: UnsafeMutablePointer<Double>
+        /// `gamma * invStd`.
+        let factor: UnsafeMutablePointer<Double>
+        /// `beta` (0 without one).
+        let offset: UnsafeMutablePointer<Double>
+        /// Backward: the sums of the gradient (also scratch of the Swift moments).
+        let sumG: UnsafeMutablePointer<Double>
+        /// Backward: the sums of gradient times `x - mean` (also scratch of the Swift moments).
+        let sumGX: UnsafeMutablePointer<Double>
+        /// Backward: the input gradient's slope in `x - mean` (also scratch of the Swift moments).
+        let slope: UnsafeMutablePointer<Double>
+        /// Backward: the input gradient's constant term (also scratch of the Swift moments).
+        let shiftTerm: UnsafeMutablePointer<Double>
+        /// Backward: the gamma gradient.
+        let dGamma: UnsafeMutablePointer<Double>
+        /// The shift, factor, offset and gradient factor of the Swift affine loop, in `Scalar`.
+        let scalarParameters: UnsafeMutablePointer<Scalar>
+    }
+
+    /// Calls `body` with the buffers.
+    mutating func withPointers<R>(_ body: (Pointers) -> R) -> R {
+        let c = channels
+        return doubles.withUnsafeMutableBufferPointer { d in
+            scalars.withUnsafeMutableBufferPointer { s in
+                // A 0-channel workspace has no storage: any non-nil pointer (never dereferenced).
+                let dp = d.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Double>.alignment)!
+                let sp = s.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Scalar>.alignment)!
+                return body(Pointers(
+                    mean: dp, variance: dp + c, invStd: dp + 2 * c, factor: dp + 3 * c, offset: dp + 4 * c,
+                    sumG: dp + 5 * c, sumGX: dp + 6 * c, slope: dp + 7 * c, shiftTerm: dp + 8 * c, dGamma: dp + 9 * c,
+                    scalarParameters: sp))
+            }
         }
     }
 }
@@ -223,192 +448,131 @@ struct ChannelLayout {
     var perChannel: Int { outer * inner }
 }
 
-/// The per-channel mean and biased variance (two passes: the mean, then the centered sums of
-/// squares with the rounding correction of the corrected two-pass algorithm).
-func channelMoments<Scalar: TensorScalar>(_ x: Tensor<Scalar>, _ layout: ChannelLayout) -> (mean: [Double], variance: [Double]) {
-    if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
-        return x.withUnsafeBufferPointer { xb in
-            BatchNormKernels.moments(UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)), rows: layout.outer, channels: layout.channels)
+/// The per-channel mean and biased variance into `workspace` (two passes: the mean, then the
+/// centered sums of squares with the rounding correction of the corrected two-pass algorithm;
+/// one pass on the Float channels-last kernels).
+func channelMoments<Scalar: TensorScalar>(
+    _ x: Tensor<Scalar>, _ layout: ChannelLayout, workspace: inout BatchNormWorkspace<Scalar>
+) {
+    let channels = layout.channels
+    workspace.withPointers { p in
+        x.withUnsafeBufferPointer { xb in
+            if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
+                BatchNormKernels.moments(
+                    UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)), rows: layout.outer, channels: channels,
+                    mean: p.mean, variance: p.variance)
+                return
+            }
+            let m = Double(layout.perChannel)
+            // Scratch: the zero shift, the first pass's sums of squares, the centered sums and squares.
+            let (zero, scratch, centered, squares) = (p.slope, p.shiftTerm, p.sumG, p.sumGX)
+            p.mean.update(repeating: 0, count: channels)
+            zero.update(repeating: 0, count: channels)
+            scratch.update(repeating: 0, count: channels)
+            centered.update(repeating: 0, count: channels)
+            squares.update(repeating: 0, count: channels)
+            if let xp = xb.baseAddress {
+                dispatchSums(xp, layout, shift: zero, sum: p.mean, sumOfSquares: scratch)
+                for c in 0..<channels { p.mean[c] /= m }
+                dispatchSums(xp, layout, shift: p.mean, sum: centered, sumOfSquares: squares)
+            }
+            for c in 0..<channels {
+                p.variance[c] = Swift.max(0, (squares[c] - centered[c] * centered[c] / m) / m)
+            }
         }
     }
-    let channels = layout.channels
-    let m = Double(layout.perChannel)
-    var mean = [Double](repeating: 0, count: channels)
-    var centered = [Double](repeating: 0, count: channels)
-    var squares = [Double](repeating: 0, count: channels)
-    x.withUnsafeBufferPointer { xb in
-        guard let xp = xb.baseAddress else { return }
-        let zero = [Double](repeating: 0, count: channels)
-        var scratch = [Double](repeating: 0, count: channels)
-        dispatchSums(xp, layout, shift: zero, sum: &mean, sumOfSquares: &scratch)
-        for c in 0..<channels { mean[c] /= m }
-        dispatchSums(xp, layout, shift: mean, sum: &centered, sumOfSquares: &squares)
-    }
-    var variance = [Double](repeating: 0, count: channels)
-    for c in 0..<channels {
-        variance[c] = Swift.max(0, (squares[c] - centered[c] * centered[c] / m) / m)
-    }
-    return (mean, variance)
 }
 
 private func dispatchSums<Scalar: TensorScalar>(
-    _ x: UnsafePointer<Scalar>, _ layout: ChannelLayout, shift: [Double],
-    sum: inout [Double], sumOfSquares: inout [Double]
+    _ x: UnsafePointer<Scalar>, _ layout: ChannelLayout, shift: UnsafePointer<Double>,
+    sum: UnsafeMutablePointer<Double>, sumOfSquares: UnsafeMutablePointer<Double>
 ) {
-    shift.withUnsafeBufferPointer { s in
-        sum.withUnsafeMutableBufferPointer { sp in
-            sumOfSquares.withUnsafeMutableBufferPointer { qp in
-                if Scalar.self == Float.self {
-                    channelSumsKernel(UnsafePointer<Float>(OpaquePointer(x)), layout, s.baseAddress!, sp.baseAddress!, qp.baseAddress!)
-                } else if Scalar.self == Double.self {
-                    channelSumsKernel(UnsafePointer<Double>(OpaquePointer(x)), layout, s.baseAddress!, sp.baseAddress!, qp.baseAddress!)
-                } else {
-                    channelSumsKernel(x, layout, s.baseAddress!, sp.baseAddress!, qp.baseAddress!)
-                }
-            }
-        }
+    if Scalar.self == Float.self {
+        channelSumsKernel(UnsafePointer<Float>(OpaquePointer(x)), layout, shift, sum, sumOfSquares)
+    } else if Scalar.self == Double.self {
+        channelSumsKernel(UnsafePointer<Double>(OpaquePointer(x)), layout, shift, sum, sumOfSquares)
+    } else {
+        channelSumsKernel(x, layout, shift, sum, sumOfSquares)
     }
 }
 
-/// The ReLU fused after a batch normalization, as its backward pass needs it: the output (the
-/// Swift loops mask the gradient with `output > 0`) and the normalization's affine map (the Float
-/// channels-last kernels recompute `map(x) > 0` from `x`, with the same Float arithmetic as the
-/// forward pass, instead of reading the output).
-struct FusedReLU<Scalar: TensorScalar> {
-    let output: Tensor<Scalar>
-    let shift: [Double]
-    let factor: [Double]
-    let offset: [Double]
-
-    /// The affine map in the Float parameters the forward kernel ran with.
-    var floatMap: BatchNormKernels.AffineMap {
-        BatchNormKernels.AffineMap(
-            shift: shift.map { Float($0) }, factor: factor.map { Float($0) }, offset: offset.map { Float($0) })
-    }
-}
-
-/// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` first taken through `relu`
-/// when that is given (0 where its output is not positive).
+/// Per channel: adds the sums of `g` and of `g * (x - shift)` to `sumG` and `sumGX` (zero on
+/// entry), with `g` taken as 0 where the affine map `relu` of `x` is not `> 0` when that is given
+/// (Float channels-last only: the Swift loops take an already masked `g`).
 func channelGradientSums<Scalar: TensorScalar>(
-    _ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], relu: FusedReLU<Scalar>? = nil
-) -> (sumG: [Double], sumGX: [Double]) {
-    precondition(g.shape == x.shape, "batchNorm backward: gradient shape \(g.shape) differs from input shape \(x.shape)")
+    _ g: UnsafePointer<Scalar>, _ x: UnsafePointer<Scalar>, _ layout: ChannelLayout, shift: UnsafePointer<Double>,
+    relu: BatchNormKernels.AffineMap?, sumG: UnsafeMutablePointer<Double>, sumGX: UnsafeMutablePointer<Double>
+) {
     if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
-        return g.withUnsafeBufferPointer { gb in
-            x.withUnsafeBufferPointer { xb in
-                BatchNormKernels.gradientSums(
-                    UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)),
-                    relu: relu?.floatMap, rows: layout.outer, channels: layout.channels, shift: shift)
-            }
-        }
+        BatchNormKernels.gradientSums(
+            UnsafePointer<Float>(OpaquePointer(g)), UnsafePointer<Float>(OpaquePointer(x)), relu: relu, rows: layout.outer,
+            channels: layout.channels, shift: shift, sumG: sumG, sumGX: sumGX)
+        return
     }
-    if let relu {
-        return channelGradientSums(Tensor.reluBackward(gradient: g, output: relu.output), x, layout, shift: shift)
+    precondition(relu == nil, "channelGradientSums: the Swift loops take a masked gradient")
+    if Scalar.self == Float.self {
+        channelGradientSumsKernel(
+            UnsafePointer<Float>(OpaquePointer(g)), UnsafePointer<Float>(OpaquePointer(x)), layout, shift, sumG, sumGX)
+    } else if Scalar.self == Double.self {
+        channelGradientSumsKernel(
+            UnsafePointer<Double>(OpaquePointer(g)), UnsafePointer<Double>(OpaquePointer(x)), layout, shift, sumG, sumGX)
+    } else {
+        channelGradientSumsKernel(g, x, layout, shift, sumG, sumGX)
     }
-    var sumG = [Double](repeating: 0, count: layout.channels)
-    var sumGX = [Double](repeating: 0, count: layout.channels)
-    g.withUnsafeBufferPointer { gb in
-        x.withUnsafeBufferPointer { xb in
-            shift.withUnsafeBufferPointer { s in
-                sumG.withUnsafeMutableBufferPointer { sg in
-                    sumGX.withUnsafeMutableBufferPointer { sgx in
-                        guard let gp = gb.baseAddress, let xp = xb.baseAddress else { return }
-                        if Scalar.self == Float.self {
-                            channelGradientSumsKernel(
-                                UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(xp)), layout,
-                                s.baseAddress!, sg.baseAddress!, sgx.baseAddress!)
-                        } else if Scalar.self == Double.self {
-                            channelGradientSumsKernel(
-                                UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(xp)), layout,
-                                s.baseAddress!, sg.baseAddress!, sgx.baseAddress!)
-                        } else {
-                            channelGradientSumsKernel(gp, xp, layout, s.baseAddress!, sg.baseAddress!, sgx.baseAddress!)
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (sumG, sumGX)
 }
 
 /// `out = (x - shift[c]) * factor[c] + offset[c]`, plus `g * gradientFactor[c]` when `gradient` is
-/// given (with `g` first taken through `relu` when that is given too); then, when `applyingReLU`
-/// (a forward pass, no gradient), `out` replaced by `out > 0 ? out : 0`.
+/// given (with `g` first taken through `relu` when that is given too: Float channels-last only);
+/// then, when `applyingReLU` (a forward pass, no gradient), `out` replaced by `out > 0 ? out : 0`.
+/// The Swift loops convert the parameters to `Scalar` in `parameters.scalarParameters`.
+/// `gradient` may be `out` (each element is read before it is written).
 func channelAffine<Scalar: TensorScalar>(
-    _ x: Tensor<Scalar>, _ layout: ChannelLayout, shift: [Double], factor: [Double], offset: [Double],
-    gradient: Tensor<Scalar>?, gradientFactor: [Double]?, applyingReLU: Bool = false, relu: FusedReLU<Scalar>? = nil
-) -> Tensor<Scalar> {
-    let s = shift.map { Scalar($0) }, f = factor.map { Scalar($0) }, o = offset.map { Scalar($0) }
-    let gf = gradientFactor.map { $0.map { Scalar($0) } } ?? []
-    if let gradient {
-        precondition(
-            gradient.shape == x.shape, "batchNorm backward: gradient shape \(gradient.shape) differs from input shape \(x.shape)")
-    }
+    _ x: UnsafePointer<Scalar>, _ layout: ChannelLayout, shift: UnsafePointer<Double>, factor: UnsafePointer<Double>,
+    offset: UnsafePointer<Double>, gradient: UnsafePointer<Scalar>?, gradientFactor: UnsafePointer<Double>?,
+    applyingReLU: Bool, relu: BatchNormKernels.AffineMap?, out: UnsafeMutablePointer<Scalar>,
+    parameters: BatchNormWorkspace<Scalar>.Pointers
+) {
+    let channels = layout.channels
     if Scalar.self == Float.self, layout.inner == 1, layout.perChannel > 0 {
-        return x.withUnsafeBufferPointer { xb in
-            (gradient ?? x).withUnsafeBufferPointer { gb in
-                Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
-                    let xp = UnsafePointer<Float>(OpaquePointer(xb.baseAddress!))
-                    let op = UnsafeMutablePointer<Float>(OpaquePointer(out))
-                    let map = BatchNormKernels.AffineMap(
-                        shift: shift.map { Float($0) }, factor: factor.map { Float($0) }, offset: offset.map { Float($0) })
-                    if gradient != nil {
-                        BatchNormKernels.affineBackward(
-                            UnsafePointer<Float>(OpaquePointer(gb.baseAddress!)), xp, relu: relu?.floatMap, op,
-                            rows: layout.outer, map: map, gradientFactor: gf.map { Float($0) })
-                    } else {
-                        BatchNormKernels.affine(xp, op, rows: layout.outer, map: map, relu: applyingReLU)
-                    }
-                }
-            }
+        let xp = UnsafePointer<Float>(OpaquePointer(x))
+        let op = UnsafeMutablePointer<Float>(OpaquePointer(out))
+        let map = BatchNormKernels.AffineMap(shift: shift, factor: factor, offset: offset)
+        if let gradient, let gradientFactor {
+            BatchNormKernels.affineBackward(
+                UnsafePointer<Float>(OpaquePointer(gradient)), xp, relu: relu, op, rows: layout.outer, channels: channels,
+                map: map, gradientFactor: gradientFactor)
+        } else {
+            BatchNormKernels.affine(xp, op, rows: layout.outer, channels: channels, map: map, relu: applyingReLU)
         }
+        return
     }
-    if let gradient, let relu {
-        return channelAffine(
-            x, layout, shift: shift, factor: factor, offset: offset,
-            gradient: Tensor.reluBackward(gradient: gradient, output: relu.output), gradientFactor: gradientFactor)
+    precondition(relu == nil, "channelAffine: the Swift loops take a masked gradient")
+    let s = parameters.scalarParameters, f = s + channels, o = s + 2 * channels
+    let gf: UnsafeMutablePointer<Scalar>? = gradientFactor == nil ? nil : s + 3 * channels
+    for c in 0..<channels {
+        s[c] = Scalar(shift[c])
+        f[c] = Scalar(factor[c])
+        o[c] = Scalar(offset[c])
+        if let gf, let gradientFactor { gf[c] = Scalar(gradientFactor[c]) }
+    }
+    let g = gradient
+    if Scalar.self == Float.self {
+        channelAffineKernel(
+            UnsafePointer<Float>(OpaquePointer(x)), layout, UnsafePointer<Float>(OpaquePointer(s)),
+            UnsafePointer<Float>(OpaquePointer(f)), UnsafePointer<Float>(OpaquePointer(o)),
+            g.map { UnsafePointer<Float>(OpaquePointer($0)) }, gf.map { UnsafePointer<Float>(OpaquePointer($0)) },
+            UnsafeMutablePointer<Float>(OpaquePointer(out)))
+    } else if Scalar.self == Double.self {
+        channelAffineKernel(
+            UnsafePointer<Double>(OpaquePointer(x)), layout, UnsafePointer<Double>(OpaquePointer(s)),
+            UnsafePointer<Double>(OpaquePointer(f)), UnsafePointer<Double>(OpaquePointer(o)),
+            g.map { UnsafePointer<Double>(OpaquePointer($0)) }, gf.map { UnsafePointer<Double>(OpaquePointer($0)) },
+            UnsafeMutablePointer<Double>(OpaquePointer(out)))
+    } else {
+        channelAffineKernel(x, layout, s, f, o, g, gf.map { UnsafePointer($0) }, out)
     }
     if applyingReLU {
-        var y = channelAffine(x, layout, shift: shift, factor: factor, offset: offset, gradient: nil, gradientFactor: nil)
-        y.apply(.relu)
-        return y
-    }
-    return x.withUnsafeBufferPointer { xb in
-        (gradient ?? x).withUnsafeBufferPointer { gb in
-            s.withUnsafeBufferPointer { sp in
-                f.withUnsafeBufferPointer { fp in
-                    o.withUnsafeBufferPointer { op in
-                        gf.withUnsafeBufferPointer { gfp in
-                            Tensor<Scalar>.buildUninitialized(shape: x.shape) { out in
-                                let params = (sp.baseAddress!, fp.baseAddress!, op.baseAddress!)
-                                let g = gradient == nil ? nil : gb.baseAddress
-                                if Scalar.self == Float.self {
-                                    channelAffineKernel(
-                                        UnsafePointer<Float>(OpaquePointer(xb.baseAddress!)), layout,
-                                        UnsafePointer<Float>(OpaquePointer(params.0)), UnsafePointer<Float>(OpaquePointer(params.1)),
-                                        UnsafePointer<Float>(OpaquePointer(params.2)),
-                                        g.map { UnsafePointer<Float>(OpaquePointer($0)) },
-                                        gfp.baseAddress.map { UnsafePointer<Float>(OpaquePointer($0)) },
-                                        UnsafeMutablePointer<Float>(OpaquePointer(out)))
-                                } else if Scalar.self == Double.self {
-                                    channelAffineKernel(
-                                        UnsafePointer<Double>(OpaquePointer(xb.baseAddress!)), layout,
-                                        UnsafePointer<Double>(OpaquePointer(params.0)), UnsafePointer<Double>(OpaquePointer(params.1)),
-                                        UnsafePointer<Double>(OpaquePointer(params.2)),
-                                        g.map { UnsafePointer<Double>(OpaquePointer($0)) },
-                                        gfp.baseAddress.map { UnsafePointer<Double>(OpaquePointer($0)) },
-                                        UnsafeMutablePointer<Double>(OpaquePointer(out)))
-                                } else {
-                                    channelAffineKernel(
-                                        xb.baseAddress!, layout, params.0, params.1, params.2, g, gfp.baseAddress, out)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        Scalar.applyUnary(.relu, UnsafePointer(out), out, layout.outer * channels * layout.inner)
     }
 }
 

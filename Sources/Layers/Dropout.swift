@@ -34,17 +34,52 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     public func forward(_ input: Variable<Scalar>, context: inout ForwardContext) -> Variable<Scalar> {
         _ = requireBuilt()
         guard context.isTraining, rate > 0 else { return input }
-        if Scalar.self == Float.self, rate < 1, let x = input.value as? Tensor<Float> {
-            // Float: the mask of `dropoutMask` generated and applied in one pass, forward and
-            // backward, from the same single draw (nothing mask-sized is stored).
-            let mask = streamMask(&context.generator)
-            let y = x.droppingOut(mask)
-            return Variable.record("dropout", value: y as! Tensor<Scalar>, inputs: [input]) { g in
-                [(g as! Tensor<Float>).droppingOut(mask) as? Tensor<Scalar>]
-            }
+        var mask = makeMaskBuffer(inputShape: input.shape)
+        drawMask(generator: &context.generator, into: &mask)
+        return recordDropout(input, mask: mask, operation: "dropout")
+    }
+
+    /// Whether the mask is Float's counter-based stream (a key, nothing mask-sized): Float and a
+    /// rate strictly between 0 and 1.
+    private var usesStream: Bool { Scalar.self == Float.self && rate > 0 && rate < 1 }
+
+    /// Mask storage for inputs of `inputShape` (with the batch axis), for
+    /// ``trainingForward(_:generator:mask:into:)``: for Float (rate strictly between 0 and 1)
+    /// the stream's key and nothing mask-sized, otherwise one value per input element.
+    package func makeMaskBuffer(inputShape: [Int]) -> DropoutMaskBuffer<Scalar> {
+        DropoutMaskBuffer(
+            identity: rate == 0, spatial: false, values: usesStream || rate == 0 ? Tensor.zeros([0]) : Tensor.uninitialized(inputShape))
+    }
+
+    /// Draws this step's mask into `mask` (made by ``makeMaskBuffer(inputShape:)``), with the
+    /// draws of ``forward(_:context:)`` in training: one 64-bit draw from `generator` for a rate
+    /// below 1, none for a rate of 0 or 1. Allocates nothing.
+    package func drawMask(generator: inout SeededGenerator, into mask: inout DropoutMaskBuffer<Scalar>) {
+        if usesStream {
+            mask.stream = streamMask(&generator)
+        } else if rate > 0 {
+            drawDropoutMask(rate: rate, generator: &generator, into: &mask.values)
         }
-        let mask: Tensor<Scalar> = dropoutMask(shape: input.shape, rate: rate, generator: &context.generator)
-        return applyDropoutMask(input, mask, operation: "dropout")
+    }
+
+    /// The training-mode forward pass into caller-owned storage, without allocating: draws the
+    /// mask (``drawMask(generator:into:)``, the same values as ``forward(_:context:)`` for the
+    /// same generator state) and overwrites every element of `output` (the shape of `x`) with
+    /// `x` times the mask (a copy of `x` for a rate of 0).
+    package func trainingForward(
+        _ x: Tensor<Scalar>, generator: inout SeededGenerator, mask: inout DropoutMaskBuffer<Scalar>,
+        into output: inout Tensor<Scalar>
+    ) {
+        drawMask(generator: &generator, into: &mask)
+        mask.apply(x, into: &output)
+    }
+
+    /// The training-mode backward pass: overwrites `inputGradient` (the input's shape) with
+    /// `gradient` times the `mask` that ``trainingForward(_:generator:mask:into:)`` drew. Allocates nothing.
+    package func trainingBackward(
+        _ gradient: Tensor<Scalar>, mask: DropoutMaskBuffer<Scalar>, into inputGradient: inout Tensor<Scalar>
+    ) {
+        mask.apply(gradient, into: &inputGradient)
     }
 
     /// This layer and the max pooling `pool` that follows it as one operation (what a
@@ -54,21 +89,81 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     /// the two layers one after the other. `nil` (nothing drawn) where that does not apply: not
     /// training, a rate of 0 or 1, not Float, or an odd channel count.
     func forward(_ input: Variable<Scalar>, followedBy pool: MaxPool2D<Scalar>, context: inout ForwardContext) -> Variable<Scalar>? {
-        guard context.isTraining, rate > 0, rate < 1, Scalar.self == Float.self, input.rank == 4,
-              input.shape[3] % 2 == 0, let x = input.value as? Tensor<Float> else { return nil }
+        guard context.isTraining, canFuse(inputShape: input.shape), let x = input.value as? Tensor<Float> else { return nil }
         _ = requireBuilt()
         _ = pool.requireBuilt()
-        let mask = streamMask(&context.generator)
-        let (poolSize, strides, padding) = (pool.poolSize, pool.strides, pool.padding)
         let recording = GradientRecording.isEnabled && input.requiresGradient
-        let (output, indices) = x.maxPool2DOfDropout(
-            mask, poolSize: poolSize, strides: strides, padding: padding, withIndices: recording)
-        guard recording, let indices else { return Variable(output as! Tensor<Scalar>) }
-        let inputShape = input.shape
-        return Variable.record("dropout+maxPool2D", value: output as! Tensor<Scalar>, inputs: [input]) { g in
-            [Tensor<Float>.maxPool2DOfDropoutBackward(
-                gradient: g as! Tensor<Float>, indices: indices, inputShape: inputShape, poolSize: poolSize,
-                strides: strides, padding: padding, mask: mask) as? Tensor<Scalar>]
+        guard recording else {
+            let mask = streamMask(&context.generator)
+            let (output, _) = x.maxPool2DOfDropout(
+                mask, poolSize: pool.poolSize, strides: pool.strides, padding: pool.padding, withIndices: false)
+            return Variable(output as! Tensor<Scalar>)
+        }
+        let geometry = Pool2DGeometry(
+            inputShape: input.shape, poolSize: pool.poolSize, strides: pool.strides, padding: pool.padding,
+            operation: "maxPool2D")
+        // Every element and index is written by the call below.
+        var output = Tensor<Scalar>.uninitialized(geometry.outputShape)
+        var indices = [Int32](unsafeUninitializedCapacity: geometry.outputCount) { _, n in n = geometry.outputCount }
+        var mask = makeMaskBuffer(inputShape: input.shape)
+        trainingForward(
+            input.value, followedBy: pool, generator: &context.generator, mask: &mask, into: &output, indices: &indices)
+        return Variable.record("dropout+maxPool2D", value: output, inputs: [input]) { g in
+            var dx = Tensor<Scalar>.uninitialized(input.shape)
+            self.trainingBackward(g, followedBy: pool, mask: mask, indices: indices, into: &dx)
+            return [dx]
+        }
+    }
+
+    /// Whether this layer and a following max pooling run fused on inputs of `inputShape` (with
+    /// the batch axis) in training: Float, a rate strictly between 0 and 1, NHWC with an even
+    /// channel count.
+    package func canFuse(inputShape: [Int]) -> Bool {
+        usesStream && inputShape.count == 4 && inputShape[3] % 2 == 0
+    }
+
+    /// The fused training forward pass of this layer and the max pooling `pool` after it, into
+    /// caller-owned storage without allocating (where ``canFuse(inputShape:)``): draws the mask as
+    /// ``trainingForward(_:generator:mask:into:)`` does (into `mask`, from
+    /// ``makeMaskBuffer(inputShape:)``), then overwrites `output` (the pooling's output shape)
+    /// and `indices` (one per output element) with the pooling of the dropped-out `x`, bitwise
+    /// as the two layers one after the other.
+    package func trainingForward(
+        _ x: Tensor<Scalar>, followedBy pool: MaxPool2D<Scalar>, generator: inout SeededGenerator,
+        mask: inout DropoutMaskBuffer<Scalar>, into output: inout Tensor<Scalar>, indices: inout [Int32]
+    ) {
+        precondition(canFuse(inputShape: x.shape), "Dropout '\(name)': no fused max pooling for input shape \(x.shape) at rate \(rate)")
+        drawMask(generator: &generator, into: &mask)
+        let stream = mask.stream!
+        withFloat(&output) { output in
+            unsafeBitCast(x, to: Tensor<Float>.self).maxPool2DOfDropout(
+                stream, poolSize: pool.poolSize, strides: pool.strides, padding: pool.padding, into: &output,
+                indices: &indices)
+        }
+    }
+
+    /// The backward pass of ``trainingForward(_:followedBy:generator:mask:into:indices:)``:
+    /// overwrites `inputGradient` (the input's shape) with the input gradient for the output
+    /// gradient `gradient`, without allocating for windows that do not overlap (a scratch buffer
+    /// otherwise).
+    package func trainingBackward(
+        _ gradient: Tensor<Scalar>, followedBy pool: MaxPool2D<Scalar>, mask: DropoutMaskBuffer<Scalar>,
+        indices: [Int32], into inputGradient: inout Tensor<Scalar>
+    ) {
+        precondition(canFuse(inputShape: inputGradient.shape), "Dropout '\(name)': no fused max pooling for shape \(inputGradient.shape)")
+        let stream = mask.stream!
+        withFloat(&inputGradient) { dx in
+            Tensor<Float>.maxPool2DOfDropoutBackward(
+                gradient: unsafeBitCast(gradient, to: Tensor<Float>.self), indices: indices, poolSize: pool.poolSize,
+                strides: pool.strides, padding: pool.padding, mask: stream, into: &dx)
+        }
+    }
+
+    /// Calls `body` with `tensor` viewed as a Float tensor (`Scalar` must be `Float`).
+    private func withFloat(_ tensor: inout Tensor<Scalar>, _ body: (inout Tensor<Float>) -> Void) {
+        precondition(Scalar.self == Float.self)
+        withUnsafeMutablePointer(to: &tensor) { p in
+            p.withMemoryRebound(to: Tensor<Float>.self, capacity: 1) { body(&$0.pointee) }
         }
     }
 
@@ -123,17 +218,120 @@ public final class SpatialDropout2D<Scalar: TensorScalar>: Layer {
             input.rank == 4,
             "SpatialDropout2D '\(name)': expected an NHWC input [N, H, W, C], got shape \(input.shape)")
         guard context.isTraining, rate > 0 else { return input }
-        let maskShape = [input.shape[0], 1, 1, input.shape[3]]
-        let mask: Tensor<Scalar> = dropoutMask(shape: maskShape, rate: rate, generator: &context.generator)
-        return applyDropoutMask(input, mask, operation: "spatialDropout2D")
+        var mask = makeMaskBuffer(inputShape: input.shape)
+        drawMask(generator: &context.generator, into: &mask)
+        return recordDropout(input, mask: mask, operation: "spatialDropout2D")
+    }
+
+    /// Mask storage for NHWC inputs of `inputShape` `[N, H, W, C]`, for
+    /// ``trainingForward(_:generator:mask:into:)``: one value per example and channel, `[N, 1, 1, C]`.
+    package func makeMaskBuffer(inputShape: [Int]) -> DropoutMaskBuffer<Scalar> {
+        precondition(
+            inputShape.count == 4,
+            "SpatialDropout2D '\(name)': expected an NHWC input [N, H, W, C], got shape \(inputShape)")
+        return DropoutMaskBuffer(
+            identity: rate == 0, spatial: true,
+            values: rate == 0 ? Tensor.zeros([0]) : Tensor.uninitialized([inputShape[0], 1, 1, inputShape[3]]))
+    }
+
+    /// Draws this step's mask into `mask` (made by ``makeMaskBuffer(inputShape:)``), with the
+    /// draws of ``forward(_:context:)`` in training (one 64-bit draw for a rate strictly between
+    /// 0 and 1). Allocates nothing.
+    package func drawMask(generator: inout SeededGenerator, into mask: inout DropoutMaskBuffer<Scalar>) {
+        if rate > 0 { drawDropoutMask(rate: rate, generator: &generator, into: &mask.values) }
+    }
+
+    /// The training-mode forward pass into caller-owned storage, without allocating: draws the
+    /// mask (the same values as ``forward(_:context:)`` for the same generator state) and
+    /// overwrites every element of `output` (the shape of `x`) with `x` times the mask of its
+    /// example and channel (a copy of `x` for a rate of 0).
+    package func trainingForward(
+        _ x: Tensor<Scalar>, generator: inout SeededGenerator, mask: inout DropoutMaskBuffer<Scalar>,
+        into output: inout Tensor<Scalar>
+    ) {
+        drawMask(generator: &generator, into: &mask)
+        mask.apply(x, into: &output)
+    }
+
+    /// The training-mode backward pass: overwrites `inputGradient` (the input's shape) with
+    /// `gradient` times the `mask` that ``trainingForward(_:generator:mask:into:)`` drew. Allocates nothing.
+    package func trainingBackward(
+        _ gradient: Tensor<Scalar>, mask: DropoutMaskBuffer<Scalar>, into inputGradient: inout Tensor<Scalar>
+    ) {
+        mask.apply(gradient, into: &inputGradient)
     }
 }
 
-/// `input * mask` (the mask broadcast to the input's shape), with gradient `g * mask`.
-func applyDropoutMask<Scalar: TensorScalar>(
-    _ input: Variable<Scalar>, _ mask: Tensor<Scalar>, operation: String
+/// Caller-owned storage of one training step's mask of a ``Dropout`` or ``SpatialDropout2D``
+/// layer (made by the layer's `makeMaskBuffer(inputShape:)`, reusable from step to step).
+package struct DropoutMaskBuffer<Scalar: TensorScalar>: Sendable {
+    /// Whether the mask is the identity (a rate of 0: nothing is drawn, values are copied).
+    package let isIdentity: Bool
+    /// Whether ``values`` has shape `[N, 1, 1, C]`, broadcast over the spatial axes of `[N, H, W, C]`.
+    package let isSpatial: Bool
+    /// The Float counter-based mask, when the layer uses one (then ``values`` is empty).
+    package var stream: DropoutMask?
+    /// The mask values when there is no ``stream``: `1 / (1 - rate)` or 0 per element.
+    package var values: Tensor<Scalar>
+
+    /// Storage of `values` (shape as described above; an empty tensor when the layer uses a stream
+    /// or the mask is the identity).
+    init(identity: Bool, spatial: Bool, values: Tensor<Scalar>) {
+        (isIdentity, isSpatial, self.values) = (identity, spatial, values)
+    }
+
+    /// Overwrites every element of `output` (the shape of `x`) with `x` times the mask, without
+    /// allocating: the forward pass with an input, the backward pass with a gradient.
+    package func apply(_ x: Tensor<Scalar>, into output: inout Tensor<Scalar>) {
+        precondition(
+            output.shape == x.shape, "dropout: output of shape \(output.shape) for an input of shape \(x.shape)")
+        x.withUnsafeBufferPointer { xb in
+            output.withUnsafeMutableBufferPointer { ob in
+                guard let xp = xb.baseAddress, let op = ob.baseAddress else { return }
+                let count = xb.count
+                if let stream {
+                    stream.apply(UnsafePointer<Float>(OpaquePointer(xp)), UnsafeMutablePointer<Float>(OpaquePointer(op)), count: count)
+                    return
+                }
+                if isIdentity {
+                    op.update(from: xp, count: count)
+                    return
+                }
+                values.withUnsafeBufferPointer { mb in
+                    let mp = mb.baseAddress!
+                    guard isSpatial else {
+                        precondition(mb.count == count, "dropout: mask of shape \(values.shape) for an input of shape \(x.shape)")
+                        Scalar.applyBinary(.multiply, xp, 1, mp, 1, op, count)
+                        return
+                    }
+                    precondition(
+                        x.rank == 4 && values.shape[0] == x.shape[0] && values.shape[3] == x.shape[3],
+                        "spatialDropout2D: mask of shape \(values.shape) for an input of shape \(x.shape)")
+                    let (n, spatial, c) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
+                    for b in 0..<n {
+                        for s in 0..<spatial {
+                            let offset = (b * spatial + s) * c
+                            Scalar.applyBinary(.multiply, xp + offset, 1, mp + b * c, 1, op + offset, c)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Records `input` times the drawn `mask` (a dropout layer's training forward pass), with the
+/// backward rule `g` times the same mask.
+func recordDropout<Scalar: TensorScalar>(
+    _ input: Variable<Scalar>, mask: DropoutMaskBuffer<Scalar>, operation: String
 ) -> Variable<Scalar> {
-    Variable.record(operation, value: input.value * mask, inputs: [input]) { g in [g * mask] }
+    var y = Tensor<Scalar>.uninitialized(input.shape)
+    mask.apply(input.value, into: &y)
+    return Variable.record(operation, value: y, inputs: [input]) { g in
+        var dx = Tensor<Scalar>.uninitialized(g.shape)
+        mask.apply(g, into: &dx)
+        return [dx]
+    }
 }
 
 /// A dropout mask of `shape`: each element is `1 / (1 - rate)` where its uniform value `u` in
@@ -145,11 +343,23 @@ func applyDropoutMask<Scalar: TensorScalar>(
 /// dependency); elements `2j` and `2j + 1` take its high and low 32 bits as `u = bits * 2^-32`.
 /// The same generator state gives the same mask.
 func dropoutMask<Scalar: TensorScalar>(shape: [Int], rate: Double, generator: inout SeededGenerator) -> Tensor<Scalar> {
-    if rate >= 1 { return Tensor.zeros(shape) }
-    let (threshold, scale) = dropoutThreshold(rate: rate)
-    let key = generator.next()
-    return Tensor.buildUninitialized(shape: shape) { out in
-        let count = shape.reduce(1, *)
+    var mask = Tensor<Scalar>.uninitialized(shape)
+    drawDropoutMask(rate: rate, generator: &generator, into: &mask)
+    return mask
+}
+
+/// ``dropoutMask(shape:rate:generator:)`` into the caller-owned `mask` (its shape; every element
+/// overwritten), with the same draw, without allocating.
+func drawDropoutMask<Scalar: TensorScalar>(rate: Double, generator: inout SeededGenerator, into mask: inout Tensor<Scalar>) {
+    mask.withUnsafeMutableBufferPointer { m in
+        let count = m.count
+        if rate >= 1 {
+            m.update(repeating: 0)
+            return
+        }
+        let (threshold, scale) = dropoutThreshold(rate: rate)
+        let key = generator.next()
+        guard let out = m.baseAddress else { return }
         if Scalar.self == Float.self {
             fillDropoutMask(UnsafeMutablePointer<Float>(OpaquePointer(out)), count, key, threshold, Float(scale))
         } else if Scalar.self == Double.self {

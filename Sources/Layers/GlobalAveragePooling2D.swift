@@ -35,4 +35,17 @@ public final class GlobalAveragePooling2D<Scalar: TensorScalar>: Layer {
         let pooled = input.globalAveragePool2D()
         return keepDims ? pooled.reshaped(to: [input.shape[0], 1, 1, input.shape[3]]) : pooled
     }
+
+    /// The forward pass (the same in training and inference) into caller-owned storage, without
+    /// allocating: overwrites `output` (`[N, C]`, or `[N, 1, 1, C]`) with the spatial means of `x`
+    /// (`[N, H, W, C]`).
+    package func trainingForward(_ x: Tensor<Scalar>, into output: inout Tensor<Scalar>) {
+        x.globalAveragePool2D(into: &output)
+    }
+
+    /// The backward pass: overwrites `inputGradient` (`[N, H, W, C]`) with `gradient[n, c] / (H * W)`
+    /// at every position, for `gradient` of shape `[N, C]` or `[N, 1, 1, C]`, without allocating.
+    package func trainingBackward(_ gradient: Tensor<Scalar>, into inputGradient: inout Tensor<Scalar>) {
+        Tensor.globalAveragePool2DBackward(gradient: gradient, into: &inputGradient)
+    }
 }

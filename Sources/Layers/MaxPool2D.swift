@@ -53,6 +53,22 @@ public final class MaxPool2D<Scalar: TensorScalar>: Layer {
         _ = requireBuilt()
         return input.maxPool2D(poolSize: poolSize, strides: strides, padding: padding)
     }
+
+    /// The training-mode forward pass into caller-owned storage, without allocating: overwrites
+    /// `output` (`[N, outH, outW, C]`) with the pooling of `x` (`[N, H, W, C]`) and `indices` (one
+    /// per output element) with the flat index in `x` of each winner, what the recorded
+    /// ``forward(_:context:)`` keeps for its backward pass.
+    package func trainingForward(_ x: Tensor<Scalar>, into output: inout Tensor<Scalar>, indices: inout [Int32]) {
+        x.maxPool2DWithIndices(poolSize: poolSize, strides: strides, padding: padding, into: &output, indices: &indices)
+    }
+
+    /// The backward pass of ``trainingForward(_:into:indices:)``: overwrites `inputGradient`
+    /// (`[N, H, W, C]`) with the input gradient for the output gradient `gradient`, without allocating.
+    package func trainingBackward(_ gradient: Tensor<Scalar>, indices: [Int32], into inputGradient: inout Tensor<Scalar>) {
+        Tensor.maxPool2DBackward(
+            gradient: gradient, indices: indices, poolSize: poolSize, strides: strides, padding: padding,
+            into: &inputGradient)
+    }
 }
 
 /// Keras's other name for ``MaxPool2D``.

@@ -49,13 +49,22 @@ extension Tensor {
     /// `output > 0`, else 0. Same as `gradient * x.map(.step)`, without keeping `x`.
     /// - Precondition: `gradient` and `output` have the same shape.
     public static func reluBackward(gradient: Tensor, output: Tensor) -> Tensor {
+        var dx = Tensor.uninitialized(gradient.shape)
+        reluBackward(gradient: gradient, output: output, into: &dx)
+        return dx
+    }
+
+    /// ``reluBackward(gradient:output:)`` into the caller-owned `inputGradient` (the same shape;
+    /// every element overwritten), without allocating.
+    package static func reluBackward(gradient: Tensor, output: Tensor, into inputGradient: inout Tensor) {
         precondition(
-            gradient.shape == output.shape,
-            "reluBackward: gradient shape \(gradient.shape) differs from output shape \(output.shape)")
-        return Tensor.buildUninitialized(shape: gradient.shape) { dx in
-            gradient.withUnsafeBufferPointer { g in
-                output.withUnsafeBufferPointer { y in
-                    let (gp, yp, n) = (g.baseAddress!, y.baseAddress!, g.count)
+            gradient.shape == output.shape && inputGradient.shape == gradient.shape,
+            "reluBackward: gradient shape \(gradient.shape), output shape \(output.shape) and input gradient shape \(inputGradient.shape) differ")
+        gradient.withUnsafeBufferPointer { g in
+            output.withUnsafeBufferPointer { y in
+                inputGradient.withUnsafeMutableBufferPointer { d in
+                    guard let gp = g.baseAddress, let yp = y.baseAddress, let dx = d.baseAddress else { return }
+                    let n = g.count
                     // Specialized per element type: a generic loop here would run unspecialized
                     // when called from another module.
                     if Scalar.self == Float.self {

@@ -1,4 +1,10 @@
 extension Tensor {
+    /// A tensor of `shape` whose elements are not initialized (arbitrary bits), for storage that
+    /// a kernel then overwrites completely (the destination of an `into:` entry point).
+    package static func uninitialized(_ shape: [Int]) -> Tensor {
+        buildUninitialized(shape: shape) { _ in }
+    }
+
     /// A tensor of `shape` filled with zeros.
     public static func zeros(_ shape: [Int]) -> Tensor {
         build(shape: shape) { _ in }

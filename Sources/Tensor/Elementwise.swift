@@ -215,20 +215,39 @@ package struct DropoutMask: Sendable, Equatable {
     var kernelMask: ck_dropout_mask { ck_dropout_mask(key: key, threshold: threshold, scale: scale) }
 }
 
+extension DropoutMask {
+    /// `out[i] = x[i] * (kept(i) ? scale : 0)` for the `count` elements of a tensor (element `i`
+    /// of the stream at `x + i`), split across cores; the result does not depend on it. `x` and
+    /// `out` must not overlap.
+    package func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
+        let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
+        // Ranges of pairs, so every part starts at an even element.
+        Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14) { pairs in
+            let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, n)
+            ck_dropout_f32(xp.value + first, op.value + first, first, end - first, key, threshold, scale)
+        }
+    }
+}
+
 extension Tensor where Scalar == Float {
     /// Inverted dropout in one pass: `self[i] * (kept(i) ? scale : 0)` with `mask`'s stream.
     /// Applying it with the same mask to a gradient is the backward pass, so no mask is stored.
     /// Split across cores; the result does not depend on it.
     package func droppingOut(_ mask: DropoutMask) -> Tensor {
-        Tensor.buildUninitialized(shape: shape) { out in
-            withUnsafeBufferPointer { x in
-                let (xp, op, n) = (UncheckedSendable(x.baseAddress!), UncheckedSendable(out), x.count)
-                // Ranges of pairs, so every part starts at an even element.
-                Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14) { pairs in
-                    let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, n)
-                    ck_dropout_f32(
-                        xp.value + first, op.value + first, first, end - first, mask.key, mask.threshold, mask.scale)
-                }
+        var output = Tensor.uninitialized(shape)
+        droppingOut(mask, into: &output)
+        return output
+    }
+
+    /// ``droppingOut(_:)`` into the caller-owned `output` (the same number of elements; every one
+    /// overwritten), without allocating.
+    package func droppingOut(_ mask: DropoutMask, into output: inout Tensor) {
+        precondition(
+            output.count == count, "droppingOut: output of shape \(output.shape) for an input of shape \(shape)")
+        withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { o in
+                guard let xp = x.baseAddress, let op = o.baseAddress else { return }
+                mask.apply(xp, op, count: x.count)
             }
         }
     }

@@ -38,9 +38,13 @@ package enum BatchNormKernels {
             tailRows = rows % copies
         }
 
-        /// `values` (one per channel) repeated `copies` times.
-        func repeated<T>(_ values: [T]) -> [T] {
-            copies == 1 ? values : Array([[T]](repeating: values, count: copies).joined())
+        /// Writes `values` (one per channel) converted by `convert`, repeated `copies` times, at `out`
+        /// (`width` elements).
+        @inline(__always)
+        func repeated<T, U>(_ values: UnsafePointer<T>, _ out: UnsafeMutablePointer<U>, _ convert: (T) -> U) {
+            for copy in 0..<copies {
+                for c in 0..<channels { out[copy * channels + c] = convert(values[c]) }
+            }
         }
 
         private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? Swift.max(a, 1) : gcd(b, a % b) }
@@ -54,17 +58,20 @@ package enum BatchNormKernels {
 
     /// Per-channel sums of two quantities (`body(rows, count, width, first, second)` adds them over
     /// `count` rows of `width` starting at row `rows`), over fixed blocks of wide rows in parallel,
-    /// then over the tail rows, folded to one value per channel in a fixed order.
+    /// then over the tail rows, folded to one value per channel in a fixed order into `first` and
+    /// `second` (`channels` each, overwritten). The partial sums live in a scratch buffer.
     static func blockSums(
-        _ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
-    ) -> ([Double], [Double]) {
+        _ tiling: Tiling, into first: UnsafeMutablePointer<Double>, _ second: UnsafeMutablePointer<Double>,
+        _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
+    ) {
         let (width, channels) = (tiling.width, tiling.channels)
         let rowsPerBlock = blockRows(tiling)
         let blocks = (tiling.wideRows + rowsPerBlock - 1) / rowsPerBlock
         // Block b's sums at partials[2 * b * width ..< 2 * (b + 1) * width]; the tail's after them.
-        var partials = [Double](repeating: 0, count: 2 * (blocks * width + channels))
-        partials.withUnsafeMutableBufferPointer { p in
-            let base = UncheckedSendable(p.baseAddress!)
+        let partialCount = 2 * (blocks * width + channels)
+        withScratchBuffer(count: partialCount) { (partials: UnsafeMutablePointer<Double>) in
+            zeroFill(partials, count: partialCount)
+            let base = UncheckedSendable(partials)
             withoutActuallyEscaping(body) { body in
                 let work = UncheckedSendable(body)
                 Parallel.forEachRange(blocks, minimumPerThread: 1) { range in
@@ -76,76 +83,80 @@ package enum BatchNormKernels {
                 }
             }
             if tiling.tailRows > 0 {
-                let sums = base.value + 2 * blocks * width
+                let sums = partials + 2 * blocks * width
                 body(tiling.wideRows * tiling.copies, tiling.tailRows, channels, sums, sums + channels)
             }
-        }
-        var first = [Double](repeating: 0, count: channels), second = first
-        for b in 0..<blocks {
-            for copy in 0..<tiling.copies {
-                let offset = 2 * b * width + copy * channels
-                for c in 0..<channels {
-                    first[c] += partials[offset + c]
-                    second[c] += partials[offset + width + c]
+            first.update(repeating: 0, count: channels)
+            second.update(repeating: 0, count: channels)
+            for b in 0..<blocks {
+                for copy in 0..<tiling.copies {
+                    let offset = 2 * b * width + copy * channels
+                    for c in 0..<channels {
+                        first[c] += partials[offset + c]
+                        second[c] += partials[offset + width + c]
+                    }
                 }
             }
+            let tail = 2 * blocks * width
+            for c in 0..<channels {
+                first[c] += partials[tail + c]
+                second[c] += partials[tail + channels + c]
+            }
         }
-        let tail = 2 * blocks * width
-        for c in 0..<channels {
-            first[c] += partials[tail + c]
-            second[c] += partials[tail + channels + c]
-        }
-        return (first, second)
     }
 
-    /// The per-channel mean and biased variance of `rows` rows of `channels`, in one pass: the
-    /// sums of `x - k` and `(x - k)^2` with `k` the first row (a value of the data, close enough
-    /// to the mean that the Double sums lose nothing that matters), then
-    /// `mean = k + S1 / m` and `variance = (S2 - S1^2 / m) / m`.
-    package static func moments(_ x: UnsafePointer<Float>, rows: Int, channels: Int) -> (mean: [Double], variance: [Double]) {
+    /// The per-channel mean and biased variance of `rows` rows of `channels`, in one pass, written
+    /// to `mean` and `variance` (`channels` each): the sums of `x - k` and `(x - k)^2` with `k` the
+    /// first row (a value of the data, close enough to the mean that the Double sums lose nothing
+    /// that matters), then `mean = k + S1 / m` and `variance = (S2 - S1^2 / m) / m`. Allocates
+    /// nothing (scratch through `withScratchBuffer`).
+    package static func moments(
+        _ x: UnsafePointer<Float>, rows: Int, channels: Int, mean: UnsafeMutablePointer<Double>,
+        variance: UnsafeMutablePointer<Double>
+    ) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let first = (0..<channels).map { Double(x[$0]) }
-        let shift = tiling.repeated(first)
         let xp = UncheckedSendable(x)
-        let (sums, squares) = shift.withUnsafeBufferPointer { k in
-            let kp = UncheckedSendable(k.baseAddress!)
-            return blockSums(tiling) { row, count, width, sum, sumSquares in
+        withScratchBuffer(count: tiling.width) { (shift: UnsafeMutablePointer<Double>) in
+            tiling.repeated(x, shift) { Double($0) }
+            let kp = UncheckedSendable(UnsafePointer(shift))
+            // The sums go to `mean` and the sums of squares to `variance`, then are replaced.
+            blockSums(tiling, into: mean, variance) { row, count, width, sum, sumSquares in
                 ck_channel_moments_f32(xp.value + row * channels, count, width, kp.value, sum, sumSquares)
             }
         }
         let m = Double(rows)
-        var mean = [Double](repeating: 0, count: channels), variance = mean
         for c in 0..<channels {
-            mean[c] = first[c] + sums[c] / m
-            variance[c] = Swift.max(0, (squares[c] - sums[c] * sums[c] / m) / m)
+            let sums = mean[c], squares = variance[c]
+            mean[c] = Double(x[c]) + sums / m
+            variance[c] = Swift.max(0, (squares - sums * sums / m) / m)
         }
-        return (mean, variance)
     }
 
-    /// A per-channel affine map `(x - shift) * factor + offset` in Float, as the kernels apply it.
+    /// A per-channel affine map `(x - shift) * factor + offset`, its parameters in Double (one per
+    /// channel at each pointer, owned by the caller); the kernels apply it in Float (each
+    /// parameter converted with `Float(_:)`).
     package struct AffineMap {
         /// Subtracted first.
-        package let shift: [Float]
+        package let shift: UnsafePointer<Double>
         /// Then multiplied.
-        package let factor: [Float]
+        package let factor: UnsafePointer<Double>
         /// Then added.
-        package let offset: [Float]
+        package let offset: UnsafePointer<Double>
 
-        /// The map with one value per channel in each array.
-        package init(shift: [Float], factor: [Float], offset: [Float]) {
-            precondition(shift.count == factor.count && factor.count == offset.count, "AffineMap: parameter counts differ")
+        /// The map of the parameters at `shift`, `factor` and `offset`.
+        package init(shift: UnsafePointer<Double>, factor: UnsafePointer<Double>, offset: UnsafePointer<Double>) {
             (self.shift, self.factor, self.offset) = (shift, factor, offset)
         }
 
-        /// Calls `body` with the parameters repeated for `tiling`'s wide rows.
+        /// Calls `body` with the parameters in Float, repeated for `tiling`'s wide rows (in a
+        /// scratch buffer).
         func withRepeated<R>(_ tiling: Tiling, _ body: (ck_channel_relu) -> R) -> R {
-            let (s, f, o) = (tiling.repeated(shift), tiling.repeated(factor), tiling.repeated(offset))
-            return s.withUnsafeBufferPointer { sp in
-                f.withUnsafeBufferPointer { fp in
-                    o.withUnsafeBufferPointer { op in
-                        body(ck_channel_relu(shift: sp.baseAddress!, factor: fp.baseAddress!, offset: op.baseAddress!))
-                    }
-                }
+            let width = tiling.width
+            return withScratchBuffer(count: 3 * width) { (p: UnsafeMutablePointer<Float>) in
+                tiling.repeated(shift, p) { Float($0) }
+                tiling.repeated(factor, p + width) { Float($0) }
+                tiling.repeated(offset, p + 2 * width) { Float($0) }
+                return body(ck_channel_relu(shift: p, factor: p + width, offset: p + 2 * width))
             }
         }
     }
@@ -156,19 +167,22 @@ package enum BatchNormKernels {
         return relu.withRepeated(tiling) { parameters in withUnsafePointer(to: parameters) { body($0) } }
     }
 
-    /// Per channel: the sums of `g` and of `g * (x - shift)`, with `g` taken as 0 where the
-    /// affine map `relu` of `x` is not `> 0` when `relu` is given (the gradient through a ReLU
-    /// after that map, recomputed from `x` exactly as ``affine(_:_:rows:map:relu:)`` computes it).
+    /// Per channel: the sums of `g` and of `g * (x - shift)` into `sumG` and `sumGX` (`channels`
+    /// each, overwritten), with `g` taken as 0 where the affine map `relu` of `x` is not `> 0` when
+    /// `relu` is given (the gradient through a ReLU after that map, recomputed from `x` exactly as
+    /// ``affine(_:_:rows:channels:map:relu:)`` computes it).
     package static func gradientSums(
-        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, rows: Int, channels: Int, shift: [Double]
-    ) -> (sumG: [Double], sumGX: [Double]) {
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, rows: Int, channels: Int,
+        shift: UnsafePointer<Double>, sumG: UnsafeMutablePointer<Double>, sumGX: UnsafeMutablePointer<Double>
+    ) {
         let tiling = Tiling(rows: rows, channels: channels)
         let (gp, xp) = (UncheckedSendable(g), UncheckedSendable(x))
-        return withReLU(relu, tiling) { reluParameters in
+        withReLU(relu, tiling) { reluParameters in
             let rp = UncheckedSendable(reluParameters)
-            return tiling.repeated(shift).withUnsafeBufferPointer { k in
-                let kp = UncheckedSendable(k.baseAddress!)
-                return blockSums(tiling) { row, count, width, sumG, sumGX in
+            withScratchBuffer(count: tiling.width) { (k: UnsafeMutablePointer<Double>) in
+                tiling.repeated(shift, k) { $0 }
+                let kp = UncheckedSendable(UnsafePointer(k))
+                blockSums(tiling, into: sumG, sumGX) { row, count, width, sumG, sumGX in
                     let offset = row * channels
                     ck_channel_gradient_sums_f32(gp.value + offset, xp.value + offset, rp.value, count, width, kp.value, sumG, sumGX)
                 }
@@ -187,11 +201,12 @@ package enum BatchNormKernels {
         if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
     }
 
-    /// `out = map(x)` per channel, then replaced by `out > 0 ? out : 0` when `relu`.
+    /// `out = map(x)` per channel over `rows` rows of `channels`, then replaced by
+    /// `out > 0 ? out : 0` when `relu`. Allocates nothing.
     package static func affine(
-        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, map: AffineMap, relu: Bool
+        _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, channels: Int, map: AffineMap, relu: Bool
     ) {
-        let tiling = Tiling(rows: rows, channels: map.shift.count)
+        let tiling = Tiling(rows: rows, channels: channels)
         let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
         map.withRepeated(tiling) { parameters in
             let p = UncheckedSendable(parameters)
@@ -205,19 +220,20 @@ package enum BatchNormKernels {
     }
 
     /// `out = m * gradientFactor + map(x)` per channel, with `m` the gradient masked as in
-    /// ``gradientSums(_:_:relu:rows:channels:shift:)``.
+    /// ``gradientSums(_:_:relu:rows:channels:shift:sumG:sumGX:)``. Allocates nothing.
     package static func affineBackward(
         _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, relu: AffineMap?, _ out: UnsafeMutablePointer<Float>,
-        rows: Int, map: AffineMap, gradientFactor: [Float]
+        rows: Int, channels: Int, map: AffineMap, gradientFactor: UnsafePointer<Double>
     ) {
-        let tiling = Tiling(rows: rows, channels: map.shift.count)
+        let tiling = Tiling(rows: rows, channels: channels)
         let (gp, xp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(out))
         withReLU(relu, tiling) { reluParameters in
             let rp = UncheckedSendable(reluParameters)
             map.withRepeated(tiling) { parameters in
                 let p = UncheckedSendable(parameters)
-                tiling.repeated(gradientFactor).withUnsafeBufferPointer { gf in
-                    let gfp = UncheckedSendable(gf.baseAddress!)
+                withScratchBuffer(count: tiling.width) { (gf: UnsafeMutablePointer<Float>) in
+                    tiling.repeated(gradientFactor, gf) { Float($0) }
+                    let gfp = UncheckedSendable(UnsafePointer(gf))
                     forEachRows(tiling) { row, count, width in
                         let offset = row * tiling.channels
                         ck_channel_affine_backward_f32(

@@ -67,6 +67,15 @@ public struct Pool2DGeometry: Sendable, Equatable {
     /// `[N, outputHeight, outputWidth, C]`.
     public var outputShape: [Int] { [batch, outputHeight, outputWidth, channels] }
 
+    /// The number of output elements.
+    public var outputCount: Int { batch * outputHeight * outputWidth * channels }
+
+    /// Whether `shape` is ``outputShape`` (compared element by element, without building an array).
+    func isOutputShape(_ shape: [Int]) -> Bool {
+        shape.count == 4 && shape[0] == batch && shape[1] == outputHeight && shape[2] == outputWidth
+            && shape[3] == channels
+    }
+
     /// Whether no input element lies in two windows (strides at least the pool size).
     var windowsAreDisjoint: Bool { strideHeight >= poolHeight && strideWidth >= poolWidth }
 
@@ -125,15 +134,32 @@ extension Tensor {
     ) -> (output: Tensor, indices: [Int32]) {
         let geometry = Pool2DGeometry(
             inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
+        // Every element and index is written by the call below.
+        var output = Tensor.uninitialized(geometry.outputShape)
+        var indices = [Int32](unsafeUninitializedCapacity: geometry.outputCount) { _, n in n = geometry.outputCount }
+        maxPool2DWithIndices(poolSize: poolSize, strides: strides, padding: padding, into: &output, indices: &indices)
+        return (output, indices)
+    }
+
+    /// ``maxPool2DWithIndices(poolSize:strides:padding:)`` into caller-owned storage, without
+    /// allocating: `output` must have the output shape `[N, outH, outW, C]` and `indices` one
+    /// element per output element. Every element of both is overwritten (the previous contents
+    /// are never read); the values and indices are bitwise those of the allocating version.
+    package func maxPool2DWithIndices(
+        poolSize: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid,
+        into output: inout Tensor, indices: inout [Int32]
+    ) {
+        let geometry = Pool2DGeometry(
+            inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
         precondition(count <= Int(Int32.max), "maxPool2D: input of shape \(shape) is too large for 32-bit indices")
-        let outCount = geometry.outputShape.reduce(1, *)
-        // Every index is written below (the kernels write one per output element).
-        var indices = [Int32](unsafeUninitializedCapacity: outCount) { _, initialized in initialized = outCount }
-        let output = withUnsafeBufferPointer { input in
+        precondition(
+            geometry.isOutputShape(output.shape) && indices.count == output.count,
+            "maxPool2D: output of shape \(output.shape) with \(indices.count) indices, expected shape \(geometry.outputShape)")
+        withUnsafeBufferPointer { input in
             indices.withUnsafeMutableBufferPointer { idx in
                 // Every output element is written (each window holds at least one real element).
-                Tensor.buildUninitialized(shape: geometry.outputShape) { out in
-                    guard let x = input.baseAddress, let ix = idx.baseAddress else { return }
+                output.withUnsafeMutableBufferPointer { o in
+                    guard let x = input.baseAddress, let ix = idx.baseAddress, let out = o.baseAddress else { return }
                     if Scalar.self == Float.self {
                         PoolingKernels.maxPool(
                             geometry, UnsafePointer<Float>(OpaquePointer(x)), UnsafeMutablePointer<Float>(OpaquePointer(out)), ix)
@@ -146,7 +172,6 @@ extension Tensor {
                 }
             }
         }
-        return (output, indices)
     }
 
     /// The gradient of max pooling with respect to its input: each element of `gradient`
@@ -171,10 +196,10 @@ extension Tensor {
                 return Tensor.build(shape: inputShape) { dx in
                     guard let g = g.baseAddress, let ix = idx.baseAddress else { return }
                     if Scalar.self == Double.self {
-                        maxPoolBackward(UnsafePointer<Double>(OpaquePointer(g)), ix,
-                                        UnsafeMutablePointer<Double>(OpaquePointer(dx)), indices.count)
+                        maxPoolBackwardScatter(UnsafePointer<Double>(OpaquePointer(g)), ix,
+                                               UnsafeMutablePointer<Double>(OpaquePointer(dx)), indices.count)
                     } else {
-                        maxPoolBackward(g, ix, dx, indices.count)
+                        maxPoolBackwardScatter(g, ix, dx, indices.count)
                     }
                 }
             }
@@ -196,17 +221,66 @@ extension Tensor {
         precondition(
             gradient.shape == geometry.outputShape && indices.count == gradient.count,
             "maxPool2DBackward: gradient shape \(gradient.shape) (with \(indices.count) indices) differs from the output shape \(geometry.outputShape)")
-        guard Scalar.self == Float.self, geometry.windowsAreDisjoint, gradient.count > 0 else {
-            return maxPool2DBackward(gradient: gradient, indices: indices, inputShape: inputShape)
-        }
-        return gradient.withUnsafeBufferPointer { g in
+        var dx = Tensor.uninitialized(inputShape)
+        maxPool2DBackward(
+            gradient: gradient, indices: indices, poolSize: poolSize, strides: strides, padding: padding, into: &dx)
+        return dx
+    }
+
+    /// ``maxPool2DBackward(gradient:indices:inputShape:poolSize:strides:padding:)`` into the
+    /// caller-owned `inputGradient`, whose shape is the input shape `[N, H, W, C]`, without
+    /// allocating. `gradient` has the output shape and `indices` are those of
+    /// ``maxPool2DWithIndices(poolSize:strides:padding:into:indices:)``. Every element of
+    /// `inputGradient` is overwritten (not accumulated into).
+    package static func maxPool2DBackward(
+        gradient: Tensor, indices: [Int32], poolSize: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid,
+        into inputGradient: inout Tensor
+    ) {
+        let geometry = Pool2DGeometry(
+            inputShape: inputGradient.shape, poolSize: poolSize, strides: strides, padding: padding,
+            operation: "maxPool2DBackward")
+        precondition(
+            geometry.isOutputShape(gradient.shape) && indices.count == gradient.count,
+            "maxPool2DBackward: gradient shape \(gradient.shape) (with \(indices.count) indices) differs from the output shape \(geometry.outputShape)")
+        gradient.withUnsafeBufferPointer { g in
             indices.withUnsafeBufferPointer { idx in
-                Tensor.buildUninitialized(shape: inputShape) { dx in
-                    PoolingKernels.maxPoolBackwardDisjoint(
-                        geometry, UnsafePointer<Float>(OpaquePointer(g.baseAddress!)), idx.baseAddress!,
-                        UnsafeMutablePointer<Float>(OpaquePointer(dx)))
+                inputGradient.withUnsafeMutableBufferPointer { d in
+                    guard let dx = d.baseAddress else { return }
+                    maxPoolBackward(geometry, g.baseAddress, idx.baseAddress, dx)
                 }
             }
+        }
+    }
+
+    /// Writes the max-pooling input gradient of `geometry` at `dx` (all of its elements) from the
+    /// output gradient `grad` and winner `indices` (`nil` when there are no output elements).
+    static func maxPoolBackward(
+        _ geometry: Pool2DGeometry, _ grad: UnsafePointer<Scalar>?, _ indices: UnsafePointer<Int32>?,
+        _ dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let inputCount = geometry.batch * geometry.height * geometry.width * geometry.channels
+        if Scalar.self == Float.self {
+            let d = UnsafeMutablePointer<Float>(OpaquePointer(dx))
+            if geometry.windowsAreDisjoint, let grad, let indices {
+                // Every input element written once: the gradient where the index names it, else 0.
+                PoolingKernels.maxPoolBackwardDisjoint(geometry, UnsafePointer<Float>(OpaquePointer(grad)), indices, d)
+            } else {
+                // Image by image in parallel (the indices of an image's outputs point into the same
+                // image), each image zeroed by the thread that scatters into it.
+                PoolingKernels.scatterAdd(
+                    grad.map { UnsafePointer<Float>(OpaquePointer($0)) }, indices, d, images: geometry.batch,
+                    inputPerImage: geometry.height * geometry.width * geometry.channels,
+                    outputPerImage: geometry.outputHeight * geometry.outputWidth * geometry.channels)
+            }
+            return
+        }
+        zeroFill(dx, count: inputCount)
+        guard let grad, let indices else { return }
+        if Scalar.self == Double.self {
+            maxPoolBackwardScatter(UnsafePointer<Double>(OpaquePointer(grad)), indices,
+                                   UnsafeMutablePointer<Double>(OpaquePointer(dx)), geometry.outputCount)
+        } else {
+            maxPoolBackwardScatter(grad, indices, dx, geometry.outputCount)
         }
     }
 
@@ -266,11 +340,25 @@ extension Tensor {
     /// (Keras `GlobalAveragePooling2D`).
     public func globalAveragePool2D() -> Tensor {
         precondition(rank == 4, "globalAveragePool2D: input must be NHWC [N, H, W, C], got shape \(shape)")
+        var output = Tensor.uninitialized([shape[0], shape[3]])
+        globalAveragePool2D(into: &output)
+        return output
+    }
+
+    /// ``globalAveragePool2D()`` into the caller-owned `output`, of shape `[N, C]` or
+    /// `[N, 1, 1, C]`, without allocating; every element is overwritten.
+    package func globalAveragePool2D(into output: inout Tensor) {
+        precondition(rank == 4, "globalAveragePool2D: input must be NHWC [N, H, W, C], got shape \(shape)")
         let (n, spatial, c) = (shape[0], shape[1] * shape[2], shape[3])
         precondition(spatial > 0, "globalAveragePool2D: empty spatial extent in shape \(shape)")
+        precondition(
+            Self.isPooledShape(output.shape, batch: n, channels: c),
+            "globalAveragePool2D: output shape \(output.shape) is neither [N, C] nor [N, 1, 1, C] for input shape \(shape)")
         let scale = 1 / Scalar(spatial)
-        return withUnsafeBufferPointer { input in
-            Tensor.build(shape: [n, c]) { out in
+        withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { o in
+                guard let out = o.baseAddress else { return }
+                zeroFill(out, count: n * c)
                 guard let x = input.baseAddress else { return }
                 for b in 0..<n {
                     let o = out + b * c
@@ -283,17 +371,36 @@ extension Tensor {
         }
     }
 
+    /// Whether `shape` is `[batch, channels]` or `[batch, 1, 1, channels]` (without building an array).
+    private static func isPooledShape(_ shape: [Int], batch: Int, channels: Int) -> Bool {
+        (shape.count == 2 || (shape.count == 4 && shape[1] == 1 && shape[2] == 1))
+            && shape[0] == batch && shape[shape.count - 1] == channels
+    }
+
     /// The gradient of ``globalAveragePool2D()`` with respect to its input of `inputShape`
     /// `[N, H, W, C]`: `gradient[n, c] / (H * W)` at every spatial position.
     public static func globalAveragePool2DBackward(gradient: Tensor, inputShape: [Int]) -> Tensor {
         precondition(
             inputShape.count == 4 && gradient.shape == [inputShape[0], inputShape[3]],
             "globalAveragePool2DBackward: gradient shape \(gradient.shape) does not match input shape \(inputShape)")
+        var dx = Tensor.uninitialized(inputShape)
+        globalAveragePool2DBackward(gradient: gradient, into: &dx)
+        return dx
+    }
+
+    /// ``globalAveragePool2DBackward(gradient:inputShape:)`` into the caller-owned
+    /// `inputGradient` of the input shape `[N, H, W, C]`, without allocating; `gradient` is
+    /// `[N, C]` or `[N, 1, 1, C]`. Every element of `inputGradient` is overwritten.
+    package static func globalAveragePool2DBackward(gradient: Tensor, into inputGradient: inout Tensor) {
+        let inputShape = inputGradient.shape
+        precondition(
+            inputShape.count == 4 && isPooledShape(gradient.shape, batch: inputShape[0], channels: inputShape[3]),
+            "globalAveragePool2DBackward: gradient shape \(gradient.shape) does not match input shape \(inputShape)")
         let (n, spatial, c) = (inputShape[0], inputShape[1] * inputShape[2], inputShape[3])
         let scale = 1 / Scalar(Swift.max(spatial, 1))
-        return gradient.withUnsafeBufferPointer { g in
-            Tensor.build(shape: inputShape) { dx in
-                guard let g = g.baseAddress, spatial > 0 else { return }
+        gradient.withUnsafeBufferPointer { g in
+            inputGradient.withUnsafeMutableBufferPointer { d in
+                guard let g = g.baseAddress, let dx = d.baseAddress, spatial > 0 else { return }
                 for b in 0..<n {
                     let first = dx + b * spatial * c
                     Scalar.applyUnary(.affine(scale: scale, shift: 0), g + b * c, first, c)
@@ -315,19 +422,46 @@ extension Tensor where Scalar == Float {
     ) -> (output: Tensor, indices: [Int32]?) {
         let geometry = Pool2DGeometry(
             inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
+        // Every element (and index) is written by the calls below.
+        var output = Tensor.uninitialized(geometry.outputShape)
+        guard withIndices else {
+            precondition(geometry.channels % 2 == 0, "maxPool2DOfDropout: the channel count of shape \(shape) is odd")
+            withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { o in
+                    guard let x = input.baseAddress, let out = o.baseAddress else { return }
+                    PoolingKernels.maxPool(geometry, x, out, nil, dropout: mask)
+                }
+            }
+            return (output, nil)
+        }
+        var indices = [Int32](unsafeUninitializedCapacity: geometry.outputCount) { _, n in n = geometry.outputCount }
+        maxPool2DOfDropout(mask, poolSize: poolSize, strides: strides, padding: padding, into: &output, indices: &indices)
+        return (output, indices)
+    }
+
+    /// ``maxPool2DOfDropout(_:poolSize:strides:padding:withIndices:)`` with indices, into
+    /// caller-owned storage without allocating: `output` has the output shape `[N, outH, outW, C]`
+    /// and `indices` one element per output element; both are overwritten entirely. The channel
+    /// count must be even.
+    package func maxPool2DOfDropout(
+        _ mask: DropoutMask, poolSize: (Int, Int), strides: (Int, Int)?, padding: Padding,
+        into output: inout Tensor, indices: inout [Int32]
+    ) {
+        let geometry = Pool2DGeometry(
+            inputShape: shape, poolSize: poolSize, strides: strides, padding: padding, operation: "maxPool2D")
         precondition(geometry.channels % 2 == 0, "maxPool2DOfDropout: the channel count of shape \(shape) is odd")
         precondition(count <= Int(Int32.max), "maxPool2D: input of shape \(shape) is too large for 32-bit indices")
-        let outCount = geometry.outputShape.reduce(1, *)
-        var indices = [Int32](unsafeUninitializedCapacity: withIndices ? outCount : 0) { _, n in n = withIndices ? outCount : 0 }
-        let output = withUnsafeBufferPointer { input in
+        precondition(
+            geometry.isOutputShape(output.shape) && indices.count == output.count,
+            "maxPool2DOfDropout: output of shape \(output.shape) with \(indices.count) indices, expected shape \(geometry.outputShape)")
+        withUnsafeBufferPointer { input in
             indices.withUnsafeMutableBufferPointer { idx in
-                Tensor.buildUninitialized(shape: geometry.outputShape) { out in
-                    guard let x = input.baseAddress else { return }
-                    PoolingKernels.maxPool(geometry, x, out, withIndices ? idx.baseAddress : nil, dropout: mask)
+                output.withUnsafeMutableBufferPointer { o in
+                    guard let x = input.baseAddress, let out = o.baseAddress else { return }
+                    PoolingKernels.maxPool(geometry, x, out, idx.baseAddress, dropout: mask)
                 }
             }
         }
-        return (output, withIndices ? indices : nil)
     }
 
     /// The gradient with respect to the input of ``maxPool2DOfDropout(_:poolSize:strides:padding:withIndices:)``:
@@ -336,19 +470,40 @@ extension Tensor where Scalar == Float {
         gradient: Tensor, indices: [Int32], inputShape: [Int], poolSize: (Int, Int), strides: (Int, Int)?,
         padding: Padding, mask: DropoutMask
     ) -> Tensor {
+        var dx = Tensor.uninitialized(inputShape)
+        maxPool2DOfDropoutBackward(
+            gradient: gradient, indices: indices, poolSize: poolSize, strides: strides, padding: padding, mask: mask,
+            into: &dx)
+        return dx
+    }
+
+    /// ``maxPool2DOfDropoutBackward(gradient:indices:inputShape:poolSize:strides:padding:mask:)``
+    /// into the caller-owned `inputGradient` of the input shape `[N, H, W, C]` (even `C`), without
+    /// allocating (overlapping windows take a scratch buffer of the input size). Every element of
+    /// `inputGradient` is overwritten.
+    package static func maxPool2DOfDropoutBackward(
+        gradient: Tensor, indices: [Int32], poolSize: (Int, Int), strides: (Int, Int)?, padding: Padding,
+        mask: DropoutMask, into inputGradient: inout Tensor
+    ) {
         let geometry = Pool2DGeometry(
-            inputShape: inputShape, poolSize: poolSize, strides: strides, padding: padding,
+            inputShape: inputGradient.shape, poolSize: poolSize, strides: strides, padding: padding,
             operation: "maxPool2DBackward")
         precondition(
-            gradient.shape == geometry.outputShape && indices.count == gradient.count && geometry.channels % 2 == 0,
+            geometry.isOutputShape(gradient.shape) && indices.count == gradient.count && geometry.channels % 2 == 0,
             "maxPool2DOfDropoutBackward: gradient shape \(gradient.shape) (with \(indices.count) indices) differs from the output shape \(geometry.outputShape) or the channel count is odd")
-        guard geometry.windowsAreDisjoint, gradient.count > 0 else {
-            return maxPool2DBackward(gradient: gradient, indices: indices, inputShape: inputShape).droppingOut(mask)
-        }
-        return gradient.withUnsafeBufferPointer { g in
+        gradient.withUnsafeBufferPointer { g in
             indices.withUnsafeBufferPointer { idx in
-                Tensor.buildUninitialized(shape: inputShape) { dx in
-                    PoolingKernels.maxPoolBackwardDisjoint(geometry, g.baseAddress!, idx.baseAddress!, dx, dropout: mask)
+                inputGradient.withUnsafeMutableBufferPointer { d in
+                    guard let dx = d.baseAddress else { return }
+                    if geometry.windowsAreDisjoint, let gp = g.baseAddress, let ip = idx.baseAddress {
+                        PoolingKernels.maxPoolBackwardDisjoint(geometry, gp, ip, dx, dropout: mask)
+                        return
+                    }
+                    // Overlapping windows: the max-pooling gradient, then the mask.
+                    withScratchBuffer(count: d.count) { (pooled: UnsafeMutablePointer<Float>) in
+                        maxPoolBackward(geometry, g.baseAddress, idx.baseAddress, pooled)
+                        mask.apply(UnsafePointer(pooled), dx, count: d.count)
+                    }
                 }
             }
         }
@@ -393,7 +548,7 @@ private func maxPoolForward<T: BinaryFloatingPoint>(
     }
 }
 
-private func maxPoolBackward<T: BinaryFloatingPoint>(
+private func maxPoolBackwardScatter<T: BinaryFloatingPoint>(
     _ g: UnsafePointer<T>, _ idx: UnsafePointer<Int32>, _ dx: UnsafeMutablePointer<T>, _ count: Int
 ) {
     for i in 0..<count {

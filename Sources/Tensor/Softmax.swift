@@ -124,43 +124,43 @@ private func softmaxForward<T: TensorScalar>(
         return
     }
     // Axis not last: per-position maxima and sums over `inner` contiguous lanes.
-    let scratch = UnsafeMutablePointer<T>.allocate(capacity: 2 * inner)
-    defer { scratch.deallocate() }
-    let m = scratch, sum = scratch + inner
-    for r in 0..<layout.outer {
-        let xb = x + r * n * inner, ob = out + r * n * inner
-        for i in 0..<inner { m[i] = xb[i]; sum[i] = 0 }
-        for k in 1..<n {
-            let xk = xb + k * inner
-            for i in 0..<inner where xk[i] > m[i] { m[i] = xk[i] }
-        }
-        for k in 0..<n {
-            let xk = xb + k * inner, ok = ob + k * inner
+    withScratchBuffer(count: 2 * inner) { (scratch: UnsafeMutablePointer<T>) in
+        let m = scratch, sum = scratch + inner
+        for r in 0..<layout.outer {
+            let xb = x + r * n * inner, ob = out + r * n * inner
+            for i in 0..<inner { m[i] = xb[i]; sum[i] = 0 }
+            for k in 1..<n {
+                let xk = xb + k * inner
+                for i in 0..<inner where xk[i] > m[i] { m[i] = xk[i] }
+            }
+            for k in 0..<n {
+                let xk = xb + k * inner, ok = ob + k * inner
+                if log {
+                    for i in 0..<inner {
+                        let shifted = xk[i] - m[i]
+                        ok[i] = shifted
+                        sum[i] += T.exp(shifted)
+                    }
+                } else {
+                    for i in 0..<inner {
+                        let e = T.exp(xk[i] - m[i])
+                        ok[i] = e
+                        sum[i] += e
+                    }
+                }
+            }
             if log {
-                for i in 0..<inner {
-                    let shifted = xk[i] - m[i]
-                    ok[i] = shifted
-                    sum[i] += T.exp(shifted)
+                for i in 0..<inner { sum[i] = T.log(sum[i]) }
+                for k in 0..<n {
+                    let ok = ob + k * inner
+                    for i in 0..<inner { ok[i] -= sum[i] }
                 }
             } else {
-                for i in 0..<inner {
-                    let e = T.exp(xk[i] - m[i])
-                    ok[i] = e
-                    sum[i] += e
+                for i in 0..<inner { sum[i] = 1 / sum[i] }
+                for k in 0..<n {
+                    let ok = ob + k * inner
+                    for i in 0..<inner { ok[i] *= sum[i] }
                 }
-            }
-        }
-        if log {
-            for i in 0..<inner { sum[i] = T.log(sum[i]) }
-            for k in 0..<n {
-                let ok = ob + k * inner
-                for i in 0..<inner { ok[i] -= sum[i] }
-            }
-        } else {
-            for i in 0..<inner { sum[i] = 1 / sum[i] }
-            for k in 0..<n {
-                let ok = ob + k * inner
-                for i in 0..<inner { ok[i] *= sum[i] }
             }
         }
     }
@@ -185,25 +185,25 @@ private func softmaxBackwardKernel<T: TensorScalar>(
         }
         return
     }
-    let s = UnsafeMutablePointer<T>.allocate(capacity: inner)
-    defer { s.deallocate() }
-    for r in 0..<layout.outer {
-        let base = r * n * inner
-        for i in 0..<inner { s[i] = 0 }
-        for k in 0..<n {
-            let yk = y + base + k * inner, gk = g + base + k * inner
-            if log {
-                for i in 0..<inner { s[i] += gk[i] }
-            } else {
-                for i in 0..<inner { s[i] += gk[i] * yk[i] }
+    withScratchBuffer(count: inner) { (s: UnsafeMutablePointer<T>) in
+        for r in 0..<layout.outer {
+            let base = r * n * inner
+            for i in 0..<inner { s[i] = 0 }
+            for k in 0..<n {
+                let yk = y + base + k * inner, gk = g + base + k * inner
+                if log {
+                    for i in 0..<inner { s[i] += gk[i] }
+                } else {
+                    for i in 0..<inner { s[i] += gk[i] * yk[i] }
+                }
             }
-        }
-        for k in 0..<n {
-            let yk = y + base + k * inner, gk = g + base + k * inner, dk = dx + base + k * inner
-            if log {
-                for i in 0..<inner { dk[i] = gk[i] - T.exp(yk[i]) * s[i] }
-            } else {
-                for i in 0..<inner { dk[i] = yk[i] * (gk[i] - s[i]) }
+            for k in 0..<n {
+                let yk = y + base + k * inner, gk = g + base + k * inner, dk = dx + base + k * inner
+                if log {
+                    for i in 0..<inner { dk[i] = gk[i] - T.exp(yk[i]) * s[i] }
+                } else {
+                    for i in 0..<inner { dk[i] = yk[i] * (gk[i] - s[i]) }
+                }
             }
         }
     }

@@ -95,16 +95,16 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
         }
         return x
     }
+}
 
-    /// Whether `layer` is `max(x, 0)` and nothing else: a ``ReLU`` with its defaults or an
-    /// ``ActivationLayer`` of ``Activation/relu``.
-    private func isPlainReLU(_ layer: any Layer<Scalar>) -> Bool {
-        if let relu = layer as? ReLU<Scalar> {
-            return relu.maxValue == nil && relu.negativeSlope == 0 && relu.threshold == 0
-        }
-        if let activation = layer as? ActivationLayer<Scalar> { return activation.activation == .relu }
-        return false
+/// Whether `layer` is `max(x, 0)` and nothing else: a ``ReLU`` with its defaults or an
+/// ``ActivationLayer`` of ``Activation/relu`` (the layers fused into the one before them).
+func isPlainReLU<Scalar: TensorScalar>(_ layer: any Layer<Scalar>) -> Bool {
+    if let relu = layer as? ReLU<Scalar> {
+        return relu.maxValue == nil && relu.negativeSlope == 0 && relu.threshold == 0
     }
+    if let activation = layer as? ActivationLayer<Scalar> { return activation.activation == .relu }
+    return false
 }
 
 /// The sum of several branches applied to the same input (the merge of a residual connection,

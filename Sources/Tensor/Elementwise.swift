@@ -49,6 +49,14 @@ extension Tensor {
 
     /// `self = op(self, other)` in place; `other` must broadcast to `self`'s shape.
     public mutating func zipInPlace(_ other: Tensor, _ op: BinaryOp) {
+        if shape == other.shape {
+            // Equal shapes: one pass, and no shape arrays built (so no allocation).
+            scalars.withUnsafeMutableBufferPointer { out in
+                guard let o = out.baseAddress else { return }
+                other.withUnsafeBufferPointer { b in Scalar.applyBinary(op, UnsafePointer(o), 1, b.baseAddress!, 1, o, out.count) }
+            }
+            return
+        }
         guard Broadcasting.shape(shape, other.shape) == shape else {
             preconditionFailure("\(op) in place: shape \(other.shape) does not broadcast to \(shape)")
         }

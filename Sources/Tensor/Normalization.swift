@@ -72,14 +72,12 @@ package enum BatchNormKernels {
         withScratchBuffer(count: partialCount) { (partials: UnsafeMutablePointer<Double>) in
             zeroFill(partials, count: partialCount)
             let base = UncheckedSendable(partials)
-            withoutActuallyEscaping(body) { body in
-                let work = UncheckedSendable(body)
-                Parallel.forEachRange(blocks, minimumPerThread: 1) { range in
-                    for b in range {
-                        let first = b * rowsPerBlock
-                        let sums = base.value + 2 * b * width
-                        work.value(first * tiling.copies, Swift.min(rowsPerBlock, tiling.wideRows - first), width, sums, sums + width)
-                    }
+            // `body` captured directly (no generic wrapper, which would allocate a thunk per call).
+            Parallel.forEachRange(blocks, minimumPerThread: 1) { range in
+                for b in range {
+                    let first = b * rowsPerBlock
+                    let sums = base.value + 2 * b * width
+                    body(first * tiling.copies, Swift.min(rowsPerBlock, tiling.wideRows - first), width, sums, sums + width)
                 }
             }
             if tiling.tailRows > 0 {
@@ -192,11 +190,8 @@ package enum BatchNormKernels {
 
     /// Runs `body(row, count, width)` over the wide rows in parallel, then over the tail rows.
     static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in
-                work.value(range.lowerBound * tiling.copies, range.count, tiling.width)
-            }
+        Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in
+            body(range.lowerBound * tiling.copies, range.count, tiling.width)
         }
         if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
     }

@@ -32,26 +32,34 @@ package enum Parallel {
 
     /// Runs `body(part)` for `part` in `0..<parts` across threads: on the pool when it is free,
     /// else (another thread's loop holds it, or this is a loop inside a pool task) on libdispatch.
+    @inline(__always)
     private static func run(_ parts: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
+            let task = LoopTask(body: body)
             if usesPool {
-                var work = body
-                let ran = withUnsafeMutablePointer(to: &work) { pointer in
+                let ran = withUnsafePointer(to: task) { pointer in
                     ck_pool_run(parts, { context, part in
-                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                    }, pointer)
+                        context!.assumingMemoryBound(to: LoopTask.self).pointee.body(part)
+                    }, UnsafeMutableRawPointer(mutating: pointer))
                 }
                 if ran != 0 { return }
             }
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { work.value($0) }
+            DispatchQueue.concurrentPerform(iterations: parts) { task.body($0) }
         }
+    }
+
+    /// A loop body handed to other threads. A concrete type: storing the closure in a generic
+    /// container (`UncheckedSendable<(Int) -> Void>`, or `withUnsafePointer(to:)` on the closure
+    /// itself) makes the compiler wrap it in a reabstraction thunk, one heap allocation per loop.
+    private struct LoopTask: @unchecked Sendable {
+        let body: (Int) -> Void
     }
 
     /// Calls `body` on contiguous ranges that cover `0..<count` exactly once, in parallel when
     /// there are at least `2 * minimumPerThread` items; each range holds at least
     /// `minimumPerThread` items (the last may hold more). `body` must only write memory that
     /// belongs to its own range.
+    @inline(__always)
     package static func forEachRange(
         _ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void
     ) {
@@ -66,6 +74,7 @@ package enum Parallel {
 
     /// Runs `body(part)` for `part` in `0..<parts`, in parallel; for per-thread partial results
     /// (each part writes only its own slot), with `parts` usually ``threads``.
+    @inline(__always)
     package static func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
         guard parts > 0 else { return }
         if parts == 1 {

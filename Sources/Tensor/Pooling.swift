@@ -648,11 +648,10 @@ enum PoolingKernels {
     ) {
         withUnsafePointer(to: geometry.kernelGeometry) { g in
             let gp = UncheckedSendable(g)
-            withoutActuallyEscaping(body) { body in
-                let work = UncheckedSendable(body)
-                Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / Swift.max(1, rowElements))) {
-                    work.value(gp.value, $0)
-                }
+            // `body` captured directly (the loop's closure does not escape): wrapping it in a
+            // generic container would allocate a reabstraction thunk per call.
+            Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / Swift.max(1, rowElements))) {
+                body(gp.value, $0)
             }
         }
     }

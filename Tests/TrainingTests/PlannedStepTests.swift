@@ -33,6 +33,33 @@ struct PlannedStepTests {
         }
     }
 
+    @Test func convolutionalStepsAllocateNothingOnTheCallingThread() throws {
+        // Every kind of node: convolutions (direct, Winograd, 1x1, strided), batch normalization
+        // with ReLU, separable convolutions, an Add, pooling, dropout fused with pooling.
+        let model = try Sequential<Float>(inputShape: [12, 12, 1], seed: 4) {
+            Conv2D(16, kernelSize: 3, padding: .same, activation: .relu)
+            Conv2D(16, kernelSize: 3, padding: .same)
+            BatchNorm()
+            ReLU()
+            Dropout(0.2)
+            MaxPool2D(2)
+            Add {
+                Sequential {
+                    SeparableConv2D(8, kernelSize: 3, padding: .same)
+                    BatchNorm()
+                    MaxPool2D(3, strides: 2, padding: .same)
+                }
+                Conv2D(8, kernelSize: 1, strides: 2)
+            }
+            SpatialDropout2D(0.2)
+            GlobalAveragePooling2D()
+            Dense(1, activation: .sigmoid)
+        }
+        let trainer = Trainer(model: model, loss: .binaryCrossEntropy(), optimizer: RMSprop<Float>(), progress: ProgressReporter(style: .silent))
+        try Self.expectNoAllocationsAfterTheFirstSteps(trainer, inputShape: [12, 12, 1])
+        #expect(trainer.isUsingPlannedSteps)
+    }
+
     /// Runs two steps of `trainer` on a batch of 8, then counts the calling thread's allocations in
     /// each of three more: none in an optimized build; in a debug build (where unspecialized
     /// generic code allocates) the same number every step, so nothing grows from step to step.
@@ -90,6 +117,99 @@ struct PlannedStepTests {
                 Dense(1, activation: .sigmoid)
             }
         }
+    }
+
+    @Test func convolutionalChainMatchesTheGraphPathInDouble() throws {
+        // Direct and im2col convolutions, max pooling, both dropouts (Double masks), Flatten.
+        try Self.compare(Double.self, inputShape: [11, 11, 2], batch: 3, classWeights: [1: 2.5], tolerance: 1e-12,
+                         optimizer: { RMSprop<Double>(learningRate: 1e-2) }) {
+            try Sequential<Double>(inputShape: [11, 11, 2], seed: 7) {
+                Conv2D(4, kernelSize: 3, activation: .relu)
+                MaxPool2D(2)
+                Conv2D(5, kernelSize: 2, strides: 2, padding: .same)
+                SpatialDropout2D(0.3)
+                Flatten()
+                Dense(6, activation: .relu)
+                Dropout(0.4)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+    }
+
+    @Test func convolutionalChainMatchesTheGraphPathInFloat() throws {
+        // Winograd (3x3, 16 channels), the direct kernel (1 input channel), Dropout fused with the
+        // max pooling after it (Float stream masks, even channel count).
+        try Self.compare(Float.self, inputShape: [14, 14, 1], batch: 4, tolerance: 2e-5,
+                         optimizer: { Adam<Float>(learningRate: 1e-3) }) {
+            try Sequential<Float>(inputShape: [14, 14, 1], seed: 3) {
+                Conv2D(16, kernelSize: 3, padding: .same, activation: .relu)
+                Conv2D(16, kernelSize: 3, activation: .relu)
+                Dropout(0.25)
+                MaxPool2D(2)
+                SpatialDropout2D(0.2)
+                Flatten()
+                Dense(1, activation: .sigmoid)
+            }
+        }
+    }
+
+    @Test func batchNormChainMatchesTheGraphPath() throws {
+        // VGG blocks: convolution, batch normalization fused with the ReLU after it, pooling,
+        // global average pooling; moving statistics compared with the weights.
+        func vgg<Scalar: TensorScalar>(_: Scalar.Type) throws -> Sequential<Scalar> {
+            try Sequential<Scalar>(inputShape: [10, 10, 3], seed: 11) {
+                Conv2D(6, kernelSize: 3, padding: .same)
+                BatchNorm()
+                ReLU()
+                Conv2D(6, kernelSize: 3, padding: .same)
+                BatchNorm()
+                ActivationLayer(.relu)
+                MaxPool2D(2)
+                BatchNorm()
+                GlobalAveragePooling2D()
+                Dense(4, activation: .relu)
+                Dropout(0.5)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+        try Self.compare(Double.self, inputShape: [10, 10, 3], batch: 4, tolerance: 1e-12,
+                         optimizer: { Adam<Double>(learningRate: 1e-2) }) { try vgg(Double.self) }
+        try Self.compare(Float.self, inputShape: [10, 10, 3], batch: 4, tolerance: 2e-5,
+                         optimizer: { Adam<Float>(learningRate: 1e-2) }) { try vgg(Float.self) }
+    }
+
+    @Test func residualModelMatchesTheGraphPath() throws {
+        // Xception blocks: a strided convolution without bias, separable convolutions, and an Add
+        // of a nested Sequential and a strided 1x1 shortcut (gradients summed at the input).
+        func xception<Scalar: TensorScalar>(_: Scalar.Type) throws -> Sequential<Scalar> {
+            try Sequential<Scalar>(inputShape: [12, 12, 2], seed: 13) {
+                Conv2D(4, kernelSize: 3, strides: 2, padding: .same, useBias: false)
+                BatchNorm()
+                ReLU()
+                Add {
+                    Sequential {
+                        SeparableConv2D(6, kernelSize: 3, padding: .same)
+                        BatchNorm()
+                        ReLU()
+                        SeparableConv2D(6, kernelSize: 3, padding: .same, activation: .relu)
+                        BatchNorm()
+                        MaxPool2D(3, strides: 2, padding: .same)
+                    }
+                    Conv2D(6, kernelSize: 1, strides: 2, padding: .same)
+                }
+                Add {
+                    Identity()
+                    Conv2D(6, kernelSize: 1)
+                }
+                GlobalAveragePooling2D()
+                Dropout(0.5)
+                Dense(1, activation: .sigmoid)
+            }
+        }
+        try Self.compare(Double.self, inputShape: [12, 12, 2], batch: 3, tolerance: 1e-12,
+                         optimizer: { Adam<Double>(learningRate: 1e-2) }) { try xception(Double.self) }
+        try Self.compare(Float.self, inputShape: [12, 12, 2], batch: 3, tolerance: 2e-5,
+                         optimizer: { SGD<Float>(learningRate: 0.1, momentum: 0.9) }) { try xception(Float.self) }
     }
 
     @Test func modelsThatDoNotPlanTakeTheGraphPath() throws {

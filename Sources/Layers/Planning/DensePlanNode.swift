@@ -21,39 +21,29 @@ final class DensePlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
     let bias: Variable<Scalar>?
     let activation: Activation
     let kernelGradient: PlannedGradient<Scalar>
-    let biasGradient: PlannedGradient<Scalar>?
+    let epilogue: EpilogueGradient<Scalar>
     /// The logits before the sigmoid (sigmoid activation only).
     let logits: PlanBuffer<Scalar>?
-    /// The gradient with respect to the pre-activation values (ReLU and sigmoid).
-    let preActivationGradient: PlanBuffer<Scalar>?
-    /// Receives the bias gradient when the layer has no bias (the backward sweep computes it anyway).
-    let unusedBiasGradient: PlanBuffer<Scalar>?
+    /// The gradient with respect to the logits when it comes through the sigmoid's output.
+    let logitsGradient: PlanBuffer<Scalar>?
 
     init(
         kernel: Variable<Scalar>, bias: Variable<Scalar>?, activation: Activation,
         inputShape: [Int], outputShape: [Int], needsInputGradient: Bool
     ) {
-        // Locals first, then the stored properties (closures over `self`'s parameters in a generic
-        // class initializer crash the 6.3 optimizer).
+        // Locals first (closures in a generic class initializer crashed the 6.3 optimizer).
         let kernelGradient = PlannedGradient(kernel)
-        var gradients = [kernelGradient]
-        var biasGradient: PlannedGradient<Scalar>?
-        if let bias {
-            let gradient = PlannedGradient(bias)
-            gradients.append(gradient)
-            biasGradient = gradient
-        }
+        let epilogue = EpilogueGradient(bias: bias, outputShape: outputShape, applyingReLU: activation == .relu)
         self.kernel = kernel
         self.bias = bias
         self.activation = activation
         self.kernelGradient = kernelGradient
-        self.biasGradient = biasGradient
+        self.epilogue = epilogue
         logits = activation == .sigmoid ? PlanBuffer(shape: outputShape) : nil
-        preActivationGradient = activation == .linear ? nil : PlanBuffer(shape: outputShape)
-        unusedBiasGradient = bias == nil ? PlanBuffer(shape: [outputShape[1]]) : nil
+        logitsGradient = activation == .sigmoid ? PlanBuffer(shape: outputShape) : nil
         super.init(
             inputShape: inputShape, outputShape: outputShape, needsInputGradient: needsInputGradient,
-            gradients: gradients)
+            gradients: epilogue.gradients(after: [kernelGradient]))
     }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
@@ -69,47 +59,32 @@ final class DensePlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
 
     override var sigmoidLogits: PlanBuffer<Scalar>? { logits }
 
-    override func backward(_ input: PlanBuffer<Scalar>, logitsGradient: PlanBuffer<Scalar>) {
+    override func backward(_ input: PlanBuffer<Scalar>, logitsGradient gradient: PlanBuffer<Scalar>) {
         precondition(logits != nil, "Dense plan node: no sigmoid logits")
-        backwardAffine(input, preActivationGradient: logitsGradient, applyingReLU: false)
+        backwardAffine(input, epilogue.backward(gradient, output: output))
     }
 
     override func backward(_ input: PlanBuffer<Scalar>, outputGradient: PlanBuffer<Scalar>) {
-        switch activation {
-        case .sigmoid:
-            // d/dz sigmoid(z) = y (1 - y), from the output.
-            let dz = preActivationGradient!
-            outputGradient.tensor.withUnsafeBufferPointer { g in
-                output.tensor.withUnsafeBufferPointer { y in
-                    dz.tensor.withUnsafeMutableBufferPointer { d in
-                        for i in 0..<d.count { d[i] = g[i] * y[i] * (1 - y[i]) }
-                    }
+        guard let logitsGradient else {
+            backwardAffine(input, epilogue.backward(outputGradient, output: output))
+            return
+        }
+        // Through the sigmoid: d/dz sigmoid(z) = y (1 - y), from the output.
+        outputGradient.tensor.withUnsafeBufferPointer { g in
+            output.tensor.withUnsafeBufferPointer { y in
+                logitsGradient.tensor.withUnsafeMutableBufferPointer { d in
+                    for i in 0..<d.count { d[i] = g[i] * y[i] * (1 - y[i]) }
                 }
             }
-            backwardAffine(input, preActivationGradient: dz, applyingReLU: false)
-        case .relu:
-            backwardAffine(input, preActivationGradient: outputGradient, applyingReLU: true)
-        default:
-            backwardAffine(input, preActivationGradient: outputGradient, applyingReLU: false)
         }
+        backward(input, logitsGradient: logitsGradient)
     }
 
-    /// The bias, kernel and input gradients from `gradient` (with respect to the activation's
-    /// input, or to the ReLU's output when `applyingReLU`, which masks it first).
-    private func backwardAffine(_ input: PlanBuffer<Scalar>, preActivationGradient gradient: PlanBuffer<Scalar>, applyingReLU: Bool) {
-        let masked = applyingReLU ? preActivationGradient! : gradient
-        if let biasGradient {
-            Tensor.biasActivationBackward(
-                gradient: gradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
-                maskedInto: &masked.tensor, biasGradient: &biasGradient.buffer)
-        } else if let unusedBiasGradient {
-            Tensor.biasActivationBackward(
-                gradient: gradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
-                maskedInto: &masked.tensor, biasGradient: &unusedBiasGradient.tensor)
-        }
-        input.tensor.matmul(masked.tensor, transposeSelf: true, into: &kernelGradient.buffer)
+    /// The kernel and input gradients from `gradient`, the gradient of `x · kernel + bias`.
+    private func backwardAffine(_ input: PlanBuffer<Scalar>, _ gradient: PlanBuffer<Scalar>) {
+        input.tensor.matmul(gradient.tensor, transposeSelf: true, into: &kernelGradient.buffer)
         if let inputGradient {
-            masked.tensor.matmul(kernel.value, transposeOther: true, into: &inputGradient.tensor)
+            gradient.tensor.matmul(kernel.value, transposeOther: true, into: &inputGradient.tensor)
         }
     }
 }

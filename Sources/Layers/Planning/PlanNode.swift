@@ -86,6 +86,51 @@ open class PlanNode<Scalar: TensorScalar> {
     }
 }
 
+/// The backward pass of a fused bias + ReLU epilogue (Dense, Conv2D, SeparableConv2D nodes) on
+/// plan buffers: the bias gradient and, with ReLU, the masked gradient.
+final class EpilogueGradient<Scalar: TensorScalar> {
+    /// The bias's gradient, when the layer has a bias.
+    let bias: PlannedGradient<Scalar>?
+    /// Whether the forward pass applied ReLU.
+    let applyingReLU: Bool
+    /// The gradient masked by `output > 0` (ReLU only).
+    private let masked: PlanBuffer<Scalar>?
+    /// Receives the bias gradient of a layer without a bias (the sweep computes it anyway).
+    private let unusedBias: PlanBuffer<Scalar>?
+
+    /// The epilogue of an output of `outputShape` (channels last) with `bias` (or none).
+    init(bias: Variable<Scalar>?, outputShape: [Int], applyingReLU: Bool) {
+        var gradient: PlannedGradient<Scalar>?
+        if let bias { gradient = PlannedGradient(bias) }
+        self.bias = gradient
+        self.applyingReLU = applyingReLU
+        masked = applyingReLU ? PlanBuffer(shape: outputShape) : nil
+        unusedBias = bias == nil ? PlanBuffer(shape: [outputShape[outputShape.count - 1]]) : nil
+    }
+
+    /// `kernels`' gradients followed by the bias's, the order of the layer's weights.
+    func gradients(after kernels: [PlannedGradient<Scalar>]) -> [PlannedGradient<Scalar>] {
+        guard let bias else { return kernels }
+        return kernels + [bias]
+    }
+
+    /// Writes the bias gradient for `outputGradient` (of the epilogue's `output`) and returns the
+    /// gradient with respect to the epilogue's input: the masked buffer, or `outputGradient` itself.
+    func backward(_ outputGradient: PlanBuffer<Scalar>, output: PlanBuffer<Scalar>) -> PlanBuffer<Scalar> {
+        let result = masked ?? outputGradient
+        if let bias {
+            Tensor.biasActivationBackward(
+                gradient: outputGradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
+                maskedInto: &result.tensor, biasGradient: &bias.buffer)
+        } else if let unusedBias {
+            Tensor.biasActivationBackward(
+                gradient: outputGradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
+                maskedInto: &result.tensor, biasGradient: &unusedBias.tensor)
+        }
+        return result
+    }
+}
+
 /// A layer that can take part in a planned step.
 public protocol PlannableLayer<Scalar>: Layer {
     /// The node computing this layer on batches of `inputShape` (with the batch dimension), and

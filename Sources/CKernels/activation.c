@@ -29,8 +29,10 @@ void ck_relu_mask_f32(const float *restrict g, const float *restrict y, float *r
 }
 
 CK_MULTIVERSION
-void ck_relu_bias_backward_f32(const float *restrict g, const float *restrict y, float *restrict dx,
+void ck_relu_bias_backward_f32(const float *g, const float *restrict y, float *dx,
                                float *restrict db, ptrdiff_t rows, ptrdiff_t channels) {
+    // `g` and `dx` carry no `restrict`: the masked gradient may overwrite the gradient in place
+    // (each element is read before it is written, at the same index).
     for (ptrdiff_t r0 = 0; r0 < rows; r0 += CK_SUM_BLOCK) {
         ptrdiff_t r1 = r0 + CK_SUM_BLOCK < rows ? r0 + CK_SUM_BLOCK : rows;
         for (ptrdiff_t c0 = 0; c0 < channels; c0 += 256) {
@@ -39,9 +41,9 @@ void ck_relu_bias_backward_f32(const float *restrict g, const float *restrict y,
             for (ptrdiff_t c = 0; c < width; c++) block[c] = 0.0f;
             for (ptrdiff_t r = r0; r < r1; r++) {
                 const ptrdiff_t offset = r * channels + c0;
-                const float *restrict gr = g + offset;
+                const float *gr = g + offset;
                 const float *restrict yr = y + offset;
-                float *restrict dr = dx + offset;
+                float *dr = dx + offset;
                 for (ptrdiff_t c = 0; c < width; c++) {
                     float v = yr[c] > 0.0f ? gr[c] : 0.0f;
                     dr[c] = v;

@@ -439,9 +439,13 @@ struct ChannelLayout {
     let inner: Int
 
     init(shape: [Int], axis: Int) {
-        outer = shape[..<axis].reduce(1, *)
+        // Index loops: slice reductions allocate in unoptimized builds.
+        var outer = 1, inner = 1
+        for i in 0..<axis { outer *= shape[i] }
+        for i in (axis + 1)..<shape.count { inner *= shape[i] }
+        self.outer = outer
         channels = shape[axis]
-        inner = shape[(axis + 1)...].reduce(1, *)
+        self.inner = inner
     }
 
     /// The number of elements per channel.

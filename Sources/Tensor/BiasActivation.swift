@@ -121,51 +121,83 @@ extension Tensor {
     public static func biasActivationBackward(
         gradient: Tensor, output: Tensor, applyingReLU: Bool, maskedInto masked: inout Tensor, biasGradient: inout Tensor
     ) {
-        precondition(gradient.rank >= 1, "biasActivationBackward: gradient must have rank >= 1, got shape \(gradient.shape)")
-        let channels = gradient.shape[gradient.rank - 1]
+        if applyingReLU {
+            precondition(
+                masked.shape == gradient.shape,
+                "biasActivationBackward: input-gradient shape \(masked.shape) differs from gradient shape \(gradient.shape)")
+        }
+        gradient.withUnsafeBufferPointer { g in
+            guard applyingReLU else {
+                biasActivationBackward(g, shape: gradient.shape, output: output, masked: nil, biasGradient: &biasGradient)
+                return
+            }
+            masked.withUnsafeMutableBufferPointer { d in
+                biasActivationBackward(g, shape: gradient.shape, output: output, masked: d.baseAddress, biasGradient: &biasGradient)
+            }
+        }
+    }
+
+    /// ``biasActivationBackward(gradient:output:applyingReLU:maskedInto:biasGradient:)`` with the
+    /// masked gradient written over `gradient` itself (for a gradient nothing else reads after),
+    /// without allocating; `biasGradient` (`[C]`) is overwritten.
+    public static func biasActivationBackward(
+        inPlace gradient: inout Tensor, output: Tensor, applyingReLU: Bool, biasGradient: inout Tensor
+    ) {
+        let shape = gradient.shape
+        gradient.withUnsafeMutableBufferPointer { g in
+            biasActivationBackward(
+                UnsafeBufferPointer(g), shape: shape, output: output, masked: applyingReLU ? g.baseAddress : nil,
+                biasGradient: &biasGradient)
+        }
+    }
+
+    /// The bias gradient of the gradient `g` (of `shape`, channels last) and, when `masked` is
+    /// given, the gradient masked by `output > 0` written there (`masked` may be `g`'s storage).
+    private static func biasActivationBackward(
+        _ g: UnsafeBufferPointer<Scalar>, shape: [Int], output: Tensor, masked: UnsafeMutablePointer<Scalar>?,
+        biasGradient: inout Tensor
+    ) {
+        precondition(!shape.isEmpty, "biasActivationBackward: gradient must have rank >= 1, got shape \(shape)")
+        let channels = shape[shape.count - 1]
         precondition(
             biasGradient.rank == 1 && biasGradient.shape[0] == channels,
-            "biasActivationBackward: bias gradient of shape \(biasGradient.shape) for a gradient of shape \(gradient.shape)")
-        let rows = channels == 0 ? 0 : gradient.count / channels
+            "biasActivationBackward: bias gradient of shape \(biasGradient.shape) for a gradient of shape \(shape)")
+        let rows = channels == 0 ? 0 : g.count / channels
         biasGradient.withUnsafeMutableBufferPointer { db in
             guard let dp = db.baseAddress else { return }
             zeroFill(dp, count: channels)
-            gradient.withUnsafeBufferPointer { g in
-                guard let gp = g.baseAddress else { return }
-                guard applyingReLU else {
-                    if Scalar.self == Float.self {
-                        BiasActivationKernels.sumRows(
-                            UnsafePointer<Float>(OpaquePointer(gp)), UnsafeMutablePointer<Float>(OpaquePointer(dp)),
-                            rows: rows, channels: channels)
-                    } else if Scalar.self == Double.self {
-                        BiasActivationKernels.sumRows(
-                            UnsafePointer<Double>(OpaquePointer(gp)), UnsafeMutablePointer<Double>(OpaquePointer(dp)),
-                            rows: rows, channels: channels)
-                    } else {
-                        BiasActivationKernels.sumRows(gp, dp, rows: rows, channels: channels)
-                    }
-                    return
+            guard let gp = g.baseAddress else { return }
+            guard let dx = masked else {
+                if Scalar.self == Float.self {
+                    BiasActivationKernels.sumRows(
+                        UnsafePointer<Float>(OpaquePointer(gp)), UnsafeMutablePointer<Float>(OpaquePointer(dp)),
+                        rows: rows, channels: channels)
+                } else if Scalar.self == Double.self {
+                    BiasActivationKernels.sumRows(
+                        UnsafePointer<Double>(OpaquePointer(gp)), UnsafeMutablePointer<Double>(OpaquePointer(dp)),
+                        rows: rows, channels: channels)
+                } else {
+                    BiasActivationKernels.sumRows(gp, dp, rows: rows, channels: channels)
                 }
-                precondition(
-                    gradient.shape == output.shape && masked.shape == gradient.shape,
-                    "biasActivationBackward: gradient shape \(gradient.shape), output shape \(output.shape) and input-gradient shape \(masked.shape) differ")
-                output.withUnsafeBufferPointer { y in
-                    masked.withUnsafeMutableBufferPointer { d in
-                        let (yp, dx) = (y.baseAddress!, d.baseAddress!)
-                        if Scalar.self == Float.self {
-                            BiasActivationKernels.reluBiasBackward(
-                                UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(yp)),
-                                UnsafeMutablePointer<Float>(OpaquePointer(dx)),
-                                UnsafeMutablePointer<Float>(OpaquePointer(dp)), rows: rows, channels: channels)
-                        } else if Scalar.self == Double.self {
-                            BiasActivationKernels.reluBiasBackward(
-                                UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(yp)),
-                                UnsafeMutablePointer<Double>(OpaquePointer(dx)),
-                                UnsafeMutablePointer<Double>(OpaquePointer(dp)), rows: rows, channels: channels)
-                        } else {
-                            BiasActivationKernels.reluBiasBackward(gp, yp, dx, dp, rows: rows, channels: channels)
-                        }
-                    }
+                return
+            }
+            precondition(
+                output.shape == shape,
+                "biasActivationBackward: gradient shape \(shape) differs from output shape \(output.shape)")
+            output.withUnsafeBufferPointer { y in
+                let yp = y.baseAddress!
+                if Scalar.self == Float.self {
+                    BiasActivationKernels.reluBiasBackward(
+                        UnsafePointer<Float>(OpaquePointer(gp)), UnsafePointer<Float>(OpaquePointer(yp)),
+                        UnsafeMutablePointer<Float>(OpaquePointer(dx)),
+                        UnsafeMutablePointer<Float>(OpaquePointer(dp)), rows: rows, channels: channels)
+                } else if Scalar.self == Double.self {
+                    BiasActivationKernels.reluBiasBackward(
+                        UnsafePointer<Double>(OpaquePointer(gp)), UnsafePointer<Double>(OpaquePointer(yp)),
+                        UnsafeMutablePointer<Double>(OpaquePointer(dx)),
+                        UnsafeMutablePointer<Double>(OpaquePointer(dp)), rows: rows, channels: channels)
+                } else {
+                    BiasActivationKernels.reluBiasBackward(gp, yp, dx, dp, rows: rows, channels: channels)
                 }
             }
         }

@@ -16,7 +16,7 @@ extension Add: PlannableLayer {
         }
         let shape = nodes[0].output.tensor.shape
         guard nodes.allSatisfy({ $0.output.tensor.shape == shape }) else { return nil }
-        return (AddPlanNode(branches: nodes, inputShape: inputShape, needsInputGradient: needsInputGradient), 0)
+        return (AddPlanNode(branches: nodes), 0)
     }
 }
 
@@ -29,16 +29,19 @@ extension Identity: PlannableLayer {
     }
 }
 
-/// The sum of branch nodes on the same input; the input gradient is the sum of theirs.
+/// The sum of branch nodes on the same input; the input gradient is the sum of theirs, summed
+/// into the first branch's input-gradient buffer (which the node reports as its own).
 final class AddPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
     let branches: [PlanNode<Scalar>]
 
-    init(branches: [PlanNode<Scalar>], inputShape: [Int], needsInputGradient: Bool) {
+    init(branches: [PlanNode<Scalar>]) {
         self.branches = branches
         super.init(
-            inputShape: inputShape, outputShape: branches[0].output.tensor.shape, needsInputGradient: needsInputGradient,
+            output: PlanBuffer(shape: branches[0].output.tensor.shape), inputGradient: branches[0].inputGradient,
             gradients: branches.flatMap(\.gradients))
     }
+
+    override var ownsInputGradient: Bool { false }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
         var i = 0
@@ -57,12 +60,8 @@ final class AddPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
         var i = 0
         while i < branches.count {
             branches[i].backward(input, outputGradient: outputGradient)
-            if let inputGradient, let branchGradient = branches[i].inputGradient {
-                if i == 0 {
-                    copy(branchGradient.tensor, into: inputGradient)
-                } else {
-                    inputGradient.tensor += branchGradient.tensor
-                }
+            if i > 0, let sum = inputGradient, let branchGradient = branches[i].inputGradient {
+                sum.tensor += branchGradient.tensor
             }
             i += 1
         }

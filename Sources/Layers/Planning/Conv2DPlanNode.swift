@@ -32,6 +32,8 @@ final class Conv2DPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
                    gradients: epilogue.gradients(after: [kernelGradient]))
     }
 
+    override func outputGradientIsExclusive() { epilogue.maskInPlace() }
+
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
         input.tensor.conv2d(
             filter: kernel.value, bias: layer.bias?.value, applyingReLU: epilogue.applyingReLU, strides: layer.strides,

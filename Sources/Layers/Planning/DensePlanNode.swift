@@ -46,6 +46,8 @@ final class DensePlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
             gradients: epilogue.gradients(after: [kernelGradient]))
     }
 
+    override func outputGradientIsExclusive() { epilogue.maskInPlace() }
+
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
         if let logits {
             input.tensor.matmul(kernel.value, into: &logits.tensor)

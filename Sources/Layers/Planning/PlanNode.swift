@@ -15,9 +15,11 @@ public final class PlanBuffer<Scalar: TensorScalar> {
     /// `into:` kernel); never keep a copy across steps.
     public var tensor: Tensor<Scalar>
 
-    /// A zero-filled buffer of `shape`.
+    /// A buffer of `shape` whose elements start uninitialized: every node writes its buffers
+    /// completely before reading them, and untouched pages cost no resident memory (a buffer a
+    /// chain replaces by a shared one, see ``SequentialPlanNode``, never adds to the peak).
     public init(shape: [Int]) {
-        tensor = Tensor.zeros(shape)
+        tensor = Tensor.uninitialized(shape)
     }
 }
 
@@ -43,8 +45,13 @@ open class PlanNode<Scalar: TensorScalar> {
     /// The output, `[batch] + output shape`, written by ``forward(_:context:)``.
     public let output: PlanBuffer<Scalar>
     /// The gradient with respect to the input, written by ``backward(_:outputGradient:)``; `nil`
-    /// when the node was made without `needsInputGradient` (the first layer of a model).
-    public let inputGradient: PlanBuffer<Scalar>?
+    /// when the node was made without `needsInputGradient` (the first layer of a model). A chain
+    /// may give two of its nodes the same buffer when their gradients are never live at once
+    /// (see ``SequentialPlanNode``), so a node reads it at each backward pass, never keeps it.
+    public internal(set) var inputGradient: PlanBuffer<Scalar>?
+    /// Whether ``inputGradient`` is this node's own buffer (false for a container reporting its
+    /// first child's), so a chain may replace it by a shared one.
+    var ownsInputGradient: Bool { true }
     /// The trainable weights this node writes gradients for.
     public let gradients: [PlannedGradient<Scalar>]
 
@@ -75,6 +82,11 @@ open class PlanNode<Scalar: TensorScalar> {
         preconditionFailure("\(type(of: self)) does not override backward(_:outputGradient:)")
     }
 
+    /// Called by a chain when the output gradient this node receives is its own to overwrite
+    /// (the next node's input gradient, read by nobody else): a node may then reuse it as scratch
+    /// instead of a buffer of its own. Does nothing by default.
+    open func outputGradientIsExclusive() {}
+
     /// The logits `z` of a node whose output is `sigmoid(z)` (so a binary cross-entropy can be
     /// computed from them, as Keras does); `nil` by default.
     open var sigmoidLogits: PlanBuffer<Scalar>? { nil }
@@ -93,8 +105,10 @@ final class EpilogueGradient<Scalar: TensorScalar> {
     let bias: PlannedGradient<Scalar>?
     /// Whether the forward pass applied ReLU.
     let applyingReLU: Bool
-    /// The gradient masked by `output > 0` (ReLU only).
-    private let masked: PlanBuffer<Scalar>?
+    /// The gradient masked by `output > 0` (ReLU only, unless it overwrites the output gradient).
+    private var masked: PlanBuffer<Scalar>?
+    /// Whether the masked gradient overwrites the output gradient (nothing else reads it).
+    private var masksInPlace = false
     /// Receives the bias gradient of a layer without a bias (the sweep computes it anyway).
     private let unusedBias: PlanBuffer<Scalar>?
 
@@ -114,9 +128,27 @@ final class EpilogueGradient<Scalar: TensorScalar> {
         return kernels + [bias]
     }
 
+    /// Masks the output gradient in place from now on, dropping the masked buffer (for a node
+    /// whose output gradient nothing else reads, see ``PlanNode/outputGradientIsExclusive()``).
+    func maskInPlace() {
+        masksInPlace = true
+        masked = nil
+    }
+
     /// Writes the bias gradient for `outputGradient` (of the epilogue's `output`) and returns the
-    /// gradient with respect to the epilogue's input: the masked buffer, or `outputGradient` itself.
+    /// gradient with respect to the epilogue's input: the masked buffer, or `outputGradient` itself
+    /// (masked in place after ``maskInPlace()``).
     func backward(_ outputGradient: PlanBuffer<Scalar>, output: PlanBuffer<Scalar>) -> PlanBuffer<Scalar> {
+        if applyingReLU && masksInPlace {
+            if let bias {
+                Tensor.biasActivationBackward(
+                    inPlace: &outputGradient.tensor, output: output.tensor, applyingReLU: true, biasGradient: &bias.buffer)
+            } else if let unusedBias {
+                Tensor.biasActivationBackward(
+                    inPlace: &outputGradient.tensor, output: output.tensor, applyingReLU: true, biasGradient: &unusedBias.tensor)
+            }
+            return outputGradient
+        }
         let result = masked ?? outputGradient
         if let bias {
             Tensor.biasActivationBackward(
@@ -173,6 +205,34 @@ final class SequentialPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
         self.nodes = nodes
         super.init(output: nodes[nodes.count - 1].output, inputGradient: nodes[0].inputGradient,
                    gradients: nodes.flatMap(\.gradients))
+        shareGradientBuffers()
+        // Every node but the last receives the next node's input gradient, which only it reads.
+        var i = 0
+        while i + 1 < nodes.count {
+            nodes[i].outputGradientIsExclusive()
+            i += 1
+        }
+    }
+
+    override var ownsInputGradient: Bool { false }
+
+    /// The chain's output gradient goes to its last node alone.
+    override func outputGradientIsExclusive() { nodes[nodes.count - 1].outputGradientIsExclusive() }
+
+    /// Gives node `i` the input-gradient buffer of node `i - 2` when both own one of the same
+    /// shape: node `i`'s gradient is dead once node `i - 1` has read it, before node `i - 2`
+    /// writes its own. A run of equal shapes (a VGG block) then alternates between two buffers
+    /// instead of holding one per layer.
+    private func shareGradientBuffers() {
+        var i = 2
+        while i < nodes.count {
+            if nodes[i].ownsInputGradient, nodes[i - 2].ownsInputGradient,
+               let shared = nodes[i - 2].inputGradient, let own = nodes[i].inputGradient,
+               own !== shared, own.tensor.shape == shared.tensor.shape {
+                nodes[i].inputGradient = shared
+            }
+            i += 1
+        }
     }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {

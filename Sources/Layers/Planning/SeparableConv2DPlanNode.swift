@@ -48,6 +48,8 @@ final class SeparableConv2DPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
                    gradients: epilogue.gradients(after: [depthwiseGradient, pointwiseGradient]))
     }
 
+    override func outputGradientIsExclusive() { epilogue.maskInPlace() }
+
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
         input.tensor.depthwiseConv2d(
             filter: depthwiseKernel.value, strides: layer.strides, padding: layer.padding, dilations: layer.dilationRate,

@@ -28,19 +28,24 @@ public final class Trainer<Scalar: TensorScalar> {
     public var progress: ProgressReporter
     /// The probability at or above which a binary prediction counts as positive for accuracy.
     public var decisionThreshold: Double = 0.5
-    /// Whether training steps run as planned steps where the model allows it (default `true`):
-    /// every layer's buffers allocated once per batch shape and reused, so a step after the first
-    /// makes no heap allocation. Models with a layer, loss or output that does not plan (see
-    /// ``PlannableLayer``) always take the graph path; the two give the same updates.
-    public var usesPlannedSteps = true
+    /// Whether training steps run as planned steps where the model allows it: every layer's
+    /// buffers allocated once per batch shape and reused, so a step after the first allocates no
+    /// buffers. Models with a layer, loss or output that does not plan (see ``PlannableLayer``)
+    /// always take the graph path; the two give the same updates. Default `true`, or `false` when
+    /// the environment variable `DEEPLEARNING_GRAPH_STEPS=1` is set (to compare the two paths).
+    public var usesPlannedSteps = ProcessInfo.processInfo.environment["DEEPLEARNING_GRAPH_STEPS"] != "1"
 
     /// Whether the last training step ran as a planned step (see ``usesPlannedSteps``).
-    public var isUsingPlannedSteps: Bool { plannedStep != nil && usesPlannedSteps }
+    public var isUsingPlannedSteps: Bool { lastStepWasPlanned }
+    /// Set by every step.
+    private var lastStepWasPlanned = false
 
     /// The planned step of the current batch shape, `nil` before the first step.
     private var plannedStep: PlannedTrainingStep<Scalar>?
     /// Set once the model turned out not to plan, so later steps do not try again.
     private var planUnavailable = false
+    /// The batch shape of the last step when it did not fit the plan.
+    private var otherShape: [Int]?
 
     /// A trainer for `model`; the model must be built.
     ///
@@ -157,7 +162,9 @@ public final class Trainer<Scalar: TensorScalar> {
         x: Tensor<Scalar>, y: Tensor<Scalar>, classWeights: [Int: Double]?, seed: UInt64,
         parameters: [(name: String, variable: Variable<Scalar>)]?
     ) throws -> (loss: Double, correct: Int) {
-        if let plan = try plan(for: x.shape, targets: y.shape) {
+        let plan = try plan(for: x.shape, targets: y.shape)
+        lastStepWasPlanned = plan != nil
+        if let plan {
             return plan.step(
                 x: x, y: y, classWeights: classWeights, seed: seed, threshold: decisionThreshold, optimizer: optimizer)
         }
@@ -177,13 +184,24 @@ public final class Trainer<Scalar: TensorScalar> {
         return (lossValue, correctCount(output.value, y))
     }
 
-    /// The planned step for batches of `shape` (made on first use, remade when the shape changes,
-    /// the previous plan's buffers released first), or `nil` when planned steps are off or the
-    /// model does not plan. Batches that do not match the model's input go to the graph path,
-    /// which reports the problem.
+    /// The planned step for batches of `shape`, or `nil` (the graph path) when planned steps are
+    /// off, the model does not plan, or the batch is a one-off shape: the plan is made on the first
+    /// step and remade (its buffers released first) only when another shape comes twice in a row,
+    /// so the smaller last batch of an epoch does not reallocate every buffer twice. Batches that
+    /// do not match the model's input go to the graph path, which reports the problem.
     private func plan(for shape: [Int], targets: [Int]) throws -> PlannedTrainingStep<Scalar>? {
         guard usesPlannedSteps, !planUnavailable else { return nil }
-        if let plannedStep, plannedStep.fits(shape, targets: targets) { return plannedStep }
+        if let plannedStep {
+            if plannedStep.fits(shape, targets: targets) {
+                otherShape = nil
+                return plannedStep
+            }
+            guard otherShape == shape else {
+                otherShape = shape
+                return nil
+            }
+        }
+        otherShape = nil
         let expected = model.requireBuilt()
         guard shape.count == expected.count + 1, shape.dropFirst().elementsEqual(expected), shape[0] > 0,
               targets.first == shape[0], targets.count == 1 || targets.count == 2 && targets[1] == 1

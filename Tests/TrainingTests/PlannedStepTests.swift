@@ -212,6 +212,22 @@ struct PlannedStepTests {
                          optimizer: { SGD<Float>(learningRate: 0.1, momentum: 0.9) }) { try xception(Float.self) }
     }
 
+    @Test func oneOffBatchShapesTakeTheGraphPathAndRepeatedOnesGetAPlan() throws {
+        let model = try Sequential<Double>(inputShape: [3], seed: 1) { Dense(4, activation: .relu); Dense(1, activation: .sigmoid) }
+        let trainer = Trainer(model: model, loss: .binaryCrossEntropy(), optimizer: SGD<Double>(), progress: ProgressReporter(style: .silent))
+        func step(_ n: Int) throws -> Bool {
+            _ = try trainer.trainOnBatch(
+                x: Tensor<Double>.uniform([n, 3], seed: UInt64(n)), y: Tensor<Double>(shape: [n, 1], scalars: (0..<n).map { Double($0 % 2) }))
+            return trainer.isUsingPlannedSteps
+        }
+        #expect(try step(4) && step(4))
+        #expect(try !step(3))          // the last batch of an epoch: graph path, the plan stays
+        #expect(try step(4))
+        #expect(try !step(5) && step(5) && step(5))  // a new shape twice in a row: a new plan
+        trainer.usesPlannedSteps = false
+        #expect(try !step(5))
+    }
+
     @Test func modelsThatDoNotPlanTakeTheGraphPath() throws {
         // A tanh hidden layer does not plan: the trainer falls back and trains as before.
         try Self.compare(Double.self, inputShape: [4], tolerance: 0, expectsPlan: false, optimizer: { SGD<Double>(learningRate: 0.1) }) {

@@ -142,11 +142,22 @@ private func adamStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: Update
 /// ``adamStep(_:_:amsgrad:)`` for `Float`: the C kernel (same formula and operation order),
 /// split across cores.
 private func adamStepFloat(_ b: UpdateBuffers<Float>, _ c: UpdateCoefficients<Float>, amsgrad: Bool) {
-    let (alpha, oneMinusBeta1, oneMinusBeta2, eps) = (c[0], c[1], c[2], c[3])
-    let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient)
-    let m = UncheckedSendable(b.slot(0)), v = UncheckedSendable(b.slot(1))
-    let vHat = UncheckedSendable(amsgrad ? b.slot(2) : nil)
-    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread) { r in
+    let body = AdamFloatLoop(
+        w: UncheckedSendable(b.weight), g: UncheckedSendable(b.gradient),
+        m: UncheckedSendable(b.slot(0)), v: UncheckedSendable(b.slot(1)), vHat: UncheckedSendable(amsgrad ? b.slot(2) : nil),
+        alpha: c[0], oneMinusBeta1: c[1], oneMinusBeta2: c[2], eps: c[3])
+    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread, body)
+}
+
+/// ``adamStepFloat(_:_:amsgrad:)``'s loop body: the C kernel on one range of the parameters.
+private struct AdamFloatLoop: ParallelLoopBody {
+    let w: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let g: UncheckedSendable<UnsafePointer<Float>>
+    let m, v: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let vHat: UncheckedSendable<UnsafeMutablePointer<Float>?>
+    let alpha, oneMinusBeta1, oneMinusBeta2, eps: Float
+
+    func callAsFunction(_ r: Range<Int>) {
         let i = r.lowerBound
         ck_adam_f32(w.value + i, g.value + i, m.value + i, v.value + i, vHat.value.map { $0 + i }, r.count,
                     alpha, oneMinusBeta1, oneMinusBeta2, eps)

@@ -146,11 +146,23 @@ private func rmspropStep<T: BinaryFloatingPoint>(_ b: UpdateBuffers<T>, _ c: Upd
 /// ``rmspropStep(_:_:_:)`` for `Float`: the C kernel (same formulas and operation order), split
 /// across cores.
 private func rmspropStepFloat(_ b: UpdateBuffers<Float>, _ c: UpdateCoefficients<Float>, _ options: RMSpropOptions) {
-    let (lr, rho, oneMinusRho, mu, eps) = (c[0], c[1], c[2], c[3], c[4])
-    let w = UncheckedSendable(b.weight), g = UncheckedSendable(b.gradient), v = UncheckedSendable(b.slot(0))
-    let m = UncheckedSendable(options.hasMomentum ? b.slot(1) : nil)
-    let a = UncheckedSendable(options.centered ? b.slot(options.hasMomentum ? 2 : 1) : nil)
-    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread) { r in
+    let body = RMSpropFloatLoop(
+        w: UncheckedSendable(b.weight), g: UncheckedSendable(b.gradient), v: UncheckedSendable(b.slot(0)),
+        m: UncheckedSendable(options.hasMomentum ? b.slot(1) : nil),
+        a: UncheckedSendable(options.centered ? b.slot(options.hasMomentum ? 2 : 1) : nil),
+        lr: c[0], rho: c[1], oneMinusRho: c[2], mu: c[3], eps: c[4])
+    Parallel.forEachRange(b.count, minimumPerThread: optimizerElementsPerThread, body)
+}
+
+/// ``rmspropStepFloat(_:_:_:)``'s loop body: the C kernel on one range of the parameters.
+private struct RMSpropFloatLoop: ParallelLoopBody {
+    let w: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let g: UncheckedSendable<UnsafePointer<Float>>
+    let v: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let m, a: UncheckedSendable<UnsafeMutablePointer<Float>?>
+    let lr, rho, oneMinusRho, mu, eps: Float
+
+    func callAsFunction(_ r: Range<Int>) {
         let i = r.lowerBound
         ck_rmsprop_f32(w.value + i, g.value + i, v.value + i, m.value.map { $0 + i }, a.value.map { $0 + i }, r.count,
                        lr, rho, oneMinusRho, mu, eps)

@@ -236,10 +236,8 @@ enum BiasActivationKernels {
     static func addBias(
         _ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, channels: Int, relu: Bool
     ) {
-        let (o, b) = (UncheckedSendable(out), UncheckedSendable(bias))
-        Parallel.forEachRange(rows, minimumPerThread: rowsPerThread(channels)) { range in
-            ck_add_bias_f32(o.value + range.lowerBound * channels, b.value, range.count, channels, relu ? 1 : 0)
-        }
+        Parallel.forEachRange(rows, minimumPerThread: rowsPerThread(channels), AddBiasLoop(
+            out: UncheckedSendable(out), bias: UncheckedSendable(bias), channels: channels, relu: relu))
     }
 
     /// `dx[i] = y[i] > 0 ? g[i] : 0`.
@@ -254,11 +252,8 @@ enum BiasActivationKernels {
     static func reluMask(
         _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int
     ) {
-        let (gp, yp, dp) = (UncheckedSendable(g), UncheckedSendable(y), UncheckedSendable(dx))
-        Parallel.forEachRange(count, minimumPerThread: elementsPerThread) { range in
-            let i = range.lowerBound
-            ck_relu_mask_f32(gp.value + i, yp.value + i, dp.value + i, range.count)
-        }
+        Parallel.forEachRange(count, minimumPerThread: elementsPerThread, ReLUMaskLoop(
+            g: UncheckedSendable(g), y: UncheckedSendable(y), dx: UncheckedSendable(dx)))
     }
 
     /// `db[c] += g[r, c]` over every row.
@@ -275,10 +270,7 @@ enum BiasActivationKernels {
 
     /// `db[c] += g[r, c]` over every row.
     static func sumRows(_ g: UnsafePointer<Float>, _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int) {
-        let gp = UncheckedSendable(g)
-        withPartialSums(db, rows: rows, channels: channels) { range, partial in
-            ck_sum_rows_f32(gp.value + range.lowerBound * channels, partial, range.count, channels)
-        }
+        withPartialSums(db, rows: rows, channels: channels, SumRowsBody(g: UncheckedSendable(g), channels: channels))
     }
 
     /// `dx[r, c] = y[r, c] > 0 ? g[r, c] : 0` and `db[c] += dx[r, c]` in the same pass.
@@ -304,11 +296,8 @@ enum BiasActivationKernels {
         _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
         _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int
     ) {
-        let (gp, yp, dp) = (UncheckedSendable(g), UncheckedSendable(y), UncheckedSendable(dx))
-        withPartialSums(db, rows: rows, channels: channels) { range, partial in
-            let offset = range.lowerBound * channels
-            ck_relu_bias_backward_f32(gp.value + offset, yp.value + offset, dp.value + offset, partial, range.count, channels)
-        }
+        withPartialSums(db, rows: rows, channels: channels, ReLUBiasBackwardBody(
+            g: UncheckedSendable(g), y: UncheckedSendable(y), dx: UncheckedSendable(dx), channels: channels))
     }
 
     /// Rows per thread so each thread gets at least ``elementsPerThread`` elements.
@@ -319,9 +308,8 @@ enum BiasActivationKernels {
     /// Runs `body(rows, partial)` on ranges of rows in parallel, each with its own zeroed row of
     /// `channels` partial sums, then adds the partial rows into `db` in part order (so the result
     /// does not depend on thread timing).
-    static func withPartialSums(
-        _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
-        _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    static func withPartialSums<Body: RowsPartialSumBody>(
+        _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int, _ body: Body
     ) {
         let parts = Swift.min(Parallel.threads, Swift.max(1, rows / rowsPerThread(channels)))
         guard parts > 1 else {
@@ -330,14 +318,77 @@ enum BiasActivationKernels {
         }
         withScratchBuffer(count: parts * channels) { (partials: UnsafeMutablePointer<Float>) in
             zeroFill(partials, count: parts * channels)
-            let p = UncheckedSendable(partials)
-            Parallel.forEachPart(parts) { part in
-                body(Parallel.range(part, of: parts, count: rows), p.value + part * channels)
-            }
+            Parallel.forEachPart(parts, PartialSumParts(
+                body: body, partials: UncheckedSendable(partials), parts: parts, rows: rows, channels: channels))
             for part in 0..<parts {
                 let row = partials + part * channels
                 for c in 0..<channels { db[c] += row[c] }
             }
         }
+    }
+}
+
+/// ``BiasActivationKernels/addBias(_:_:rows:channels:relu:)``'s loop body: the C kernel on a range of rows.
+private struct AddBiasLoop: ParallelLoopBody {
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let bias: UncheckedSendable<UnsafePointer<Float>>
+    let channels: Int
+    let relu: Bool
+
+    func callAsFunction(_ range: Range<Int>) {
+        ck_add_bias_f32(out.value + range.lowerBound * channels, bias.value, range.count, channels, relu ? 1 : 0)
+    }
+}
+
+/// ``BiasActivationKernels/reluMask(_:_:_:count:)``'s loop body: the C kernel on a range of elements.
+private struct ReLUMaskLoop: ParallelLoopBody {
+    let g, y: UncheckedSendable<UnsafePointer<Float>>
+    let dx: UncheckedSendable<UnsafeMutablePointer<Float>>
+
+    func callAsFunction(_ range: Range<Int>) {
+        let i = range.lowerBound
+        ck_relu_mask_f32(g.value + i, y.value + i, dx.value + i, range.count)
+    }
+}
+
+/// The body of ``BiasActivationKernels/withPartialSums(_:rows:channels:_:)``: adds the column sums
+/// of a range of rows into its own partial row.
+protocol RowsPartialSumBody: Sendable {
+    /// Adds the sums of `rows` into `partial` (one value per channel).
+    func callAsFunction(_ rows: Range<Int>, _ partial: UnsafeMutablePointer<Float>)
+}
+
+/// ``BiasActivationKernels/withPartialSums(_:rows:channels:_:)``'s loop body: part `part`'s rows
+/// into part `part`'s partial row.
+private struct PartialSumParts<Body: RowsPartialSumBody>: ParallelPartBody {
+    let body: Body
+    let partials: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let parts, rows, channels: Int
+
+    func callAsFunction(_ part: Int) {
+        body(Parallel.range(part, of: parts, count: rows), partials.value + part * channels)
+    }
+}
+
+/// ``BiasActivationKernels/sumRows(_:_:rows:channels:)``'s partial sums: the C kernel on a range of rows.
+private struct SumRowsBody: RowsPartialSumBody {
+    let g: UncheckedSendable<UnsafePointer<Float>>
+    let channels: Int
+
+    func callAsFunction(_ rows: Range<Int>, _ partial: UnsafeMutablePointer<Float>) {
+        ck_sum_rows_f32(g.value + rows.lowerBound * channels, partial, rows.count, channels)
+    }
+}
+
+/// ``BiasActivationKernels/reluBiasBackward(_:_:_:_:rows:channels:)``'s partial sums: the C kernel
+/// on a range of rows.
+private struct ReLUBiasBackwardBody: RowsPartialSumBody {
+    let g, y: UncheckedSendable<UnsafePointer<Float>>
+    let dx: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let channels: Int
+
+    func callAsFunction(_ rows: Range<Int>, _ partial: UnsafeMutablePointer<Float>) {
+        let offset = rows.lowerBound * channels
+        ck_relu_bias_backward_f32(g.value + offset, y.value + offset, dx.value + offset, partial, rows.count, channels)
     }
 }

@@ -34,12 +34,10 @@ extension ConvKernels {
         _ kernel: DepthwiseRowKernel, _ shape: ck_depthwise_shape, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, rows: Int, rowElements: Int
     ) {
-        let (ap, bp, y) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(out))
         withUnsafePointer(to: shape) { s in
-            let sp = UncheckedSendable(s)
-            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: rowElements)) { range in
-                kernel(sp.value, ap.value, bp.value, y.value, range.lowerBound, range.upperBound)
-            }
+            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: rowElements), DepthwiseRowsLoop(
+                kernel: kernel, shape: UncheckedSendable(s), a: UncheckedSendable(a), b: UncheckedSendable(b),
+                out: UncheckedSendable(out)))
         }
     }
 
@@ -96,20 +94,43 @@ extension ConvKernels {
         // Per part: its partial sums, then the kernel's scratch row.
         withScratchBuffer(count: parts * 2 * size) { (buffers: UnsafeMutablePointer<Float>) in
             zeroFill(buffers, count: parts * 2 * size)
-            let (up, xp, p) = (UncheckedSendable(dy), UncheckedSendable(x), UncheckedSendable(buffers))
             withUnsafePointer(to: depthwiseShape(g, multiplier: m)) { s in
-                let sp = UncheckedSendable(s)
-                Parallel.forEachPart(parts) { part in
-                    let range = Parallel.range(part, of: parts, count: rows)
-                    let partial = p.value + part * 2 * size
-                    ck_depthwise_backward_filter_f32(
-                        sp.value, xp.value, up.value, partial, partial + size, range.lowerBound, range.upperBound)
-                }
+                Parallel.forEachPart(parts, DepthwiseBackwardFilterParts(
+                    shape: UncheckedSendable(s), x: UncheckedSendable(x), dy: UncheckedSendable(dy),
+                    buffers: UncheckedSendable(buffers), rows: rows, parts: parts, size: size))
             }
             for part in 0..<parts {
                 let partial = buffers + part * 2 * size
                 for e in 0..<size { df[e] += partial[e] }
             }
         }
+    }
+}
+
+/// The loop body of ``ConvKernels/forEachDepthwiseRows(_:_:_:_:out:rows:rowElements:)``: `kernel`
+/// on a range of rows.
+private struct DepthwiseRowsLoop: ParallelLoopBody {
+    let kernel: ConvKernels.DepthwiseRowKernel
+    let shape: UncheckedSendable<UnsafePointer<ck_depthwise_shape>>
+    let a, b: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+
+    func callAsFunction(_ range: Range<Int>) {
+        kernel(shape.value, a.value, b.value, out.value, range.lowerBound, range.upperBound)
+    }
+}
+
+/// The loop body of ``ConvKernels/floatDepthwiseBackwardFilter(_:_:_:multiplier:into:)``: part
+/// `part`'s range of output rows into its own partial sums (`size` Floats, then `size` of scratch).
+private struct DepthwiseBackwardFilterParts: ParallelPartBody {
+    let shape: UncheckedSendable<UnsafePointer<ck_depthwise_shape>>
+    let x, dy: UncheckedSendable<UnsafePointer<Float>>
+    let buffers: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let rows, parts, size: Int
+
+    func callAsFunction(_ part: Int) {
+        let range = Parallel.range(part, of: parts, count: rows)
+        let partial = buffers.value + part * 2 * size
+        ck_depthwise_backward_filter_f32(shape.value, x.value, dy.value, partial, partial + size, range.lowerBound, range.upperBound)
     }
 }

@@ -96,13 +96,9 @@ extension ConvKernels {
         let (height, width) = directPlane(g)
         let image = g.inputChannels * height * width
         return withScratchBuffer(count: g.batch * image) { (planar: UnsafeMutablePointer<Float>) in
-            let (x, q) = (UncheckedSendable(input), UncheckedSendable(planar))
             let imagesPerThread = Swift.max(1, BiasActivationKernels.elementsPerThread / Swift.max(image, 1))
-            Parallel.forEachRange(g.batch, minimumPerThread: imagesPerThread) { images in
-                ck_conv_planar_pad_f32(
-                    x.value, q.value, g.inputHeight, g.inputWidth, g.inputChannels,
-                    height, width, g.padTop, g.padLeft, images.lowerBound, images.upperBound)
-            }
+            Parallel.forEachRange(g.batch, minimumPerThread: imagesPerThread, PlanarPadLoop(
+                input: UncheckedSendable(input), planar: UncheckedSendable(planar), g: g, height: height, width: width))
             return body(UnsafePointer(planar))
         }
     }
@@ -130,21 +126,12 @@ extension ConvKernels {
                 paddedBias.update(from: bias, count: outChannels)
             }
             withDirectInput(g, input: x) { source in
-                let (q, w, b, y) = (UncheckedSendable(source), UncheckedSendable(UnsafePointer(packed)),
-                                    UncheckedSendable(bias == nil ? nil : UnsafePointer(paddedBias)),
-                                    UncheckedSendable(out))
-                let relu: Int32 = applyingReLU ? 1 : 0
                 withUnsafePointer(to: shape) { s in
-                    let sp = UncheckedSendable(s)
-                    Parallel.forEachRange(rows, minimumPerThread: directRowsPerThread(g, outChannels: outChannels)) { range in
-                        if portable {
-                            ck_conv_direct_forward_portable_f32(
-                                sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
-                        } else {
-                            ck_conv_direct_forward_f32(
-                                sp.value, q.value, w.value, b.value, y.value, range.lowerBound, range.upperBound, relu)
-                        }
-                    }
+                    Parallel.forEachRange(rows, minimumPerThread: directRowsPerThread(g, outChannels: outChannels), DirectForwardLoop(
+                        shape: UncheckedSendable(s), input: UncheckedSendable(source),
+                        packed: UncheckedSendable(UnsafePointer(packed)),
+                        bias: UncheckedSendable(bias == nil ? nil : UnsafePointer(paddedBias)), output: UncheckedSendable(out),
+                        relu: applyingReLU ? 1 : 0, portable: portable))
                 }
             }
         }
@@ -168,20 +155,11 @@ extension ConvKernels {
         withScratchBuffer(count: parts * taps * padded) { (partials: UnsafeMutablePointer<Float>) in
             zeroFill(partials, count: parts * taps * padded)
             withDirectInput(g, input: x) { source in
-                let (q, up, p) = (UncheckedSendable(source), UncheckedSendable(dy), UncheckedSendable(partials))
                 withUnsafePointer(to: shape) { s in
-                    let sp = UncheckedSendable(s)
-                    Parallel.forEachPart(parts) { part in
-                        let range = Parallel.range(part, of: parts, count: rows)
-                        let dw = p.value + part * taps * padded
-                        if portable {
-                            ck_conv_direct_backward_filter_portable_f32(
-                                sp.value, q.value, up.value, dw, range.lowerBound, range.upperBound)
-                        } else {
-                            ck_conv_direct_backward_filter_f32(
-                                sp.value, q.value, up.value, dw, range.lowerBound, range.upperBound)
-                        }
-                    }
+                    Parallel.forEachPart(parts, DirectBackwardFilterParts(
+                        shape: UncheckedSendable(s), input: UncheckedSendable(source), gradient: UncheckedSendable(dy),
+                        partials: UncheckedSendable(partials), rows: rows, parts: parts, size: taps * padded,
+                        portable: portable))
                 }
             }
             // df[t, o] = the partial sums of (t, o), added in part order.
@@ -225,15 +203,83 @@ extension ConvKernels {
             let compact = scratch + cin * cout
             directForward(dy, scratch, upstream, outChannels: cin, into: compact)
             zeroFill(dx, count: g.inputCount)
-            let (src, dst) = (UncheckedSendable(compact), UncheckedSendable(dx))
-            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: g.outputWidth * cin)) { range in
-                for r in range {
-                    let (n, i) = r.quotientAndRemainder(dividingBy: g.outputHeight)
-                    let row = dst.value + ((n * g.inputHeight + i * g.strideHeight) * g.inputWidth) * cin
-                    for j in 0..<g.outputWidth {
-                        (row + j * g.strideWidth * cin).update(from: src.value + (r * g.outputWidth + j) * cin, count: cin)
-                    }
-                }
+            Parallel.forEachRange(rows, minimumPerThread: depthwiseRowsPerThread(rowElements: g.outputWidth * cin), StridedScatterLoop(
+                source: UncheckedSendable(UnsafePointer(compact)), dx: UncheckedSendable(dx), g: g))
+        }
+    }
+}
+
+/// The loop body of ``ConvKernels/withDirectInput(_:input:_:)``: the planar zero-padded copy of a
+/// range of images.
+private struct PlanarPadLoop: ParallelLoopBody {
+    let input: UncheckedSendable<UnsafePointer<Float>>
+    let planar: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let g: Conv2DGeometry
+    let height, width: Int
+
+    func callAsFunction(_ images: Range<Int>) {
+        ck_conv_planar_pad_f32(
+            input.value, planar.value, g.inputHeight, g.inputWidth, g.inputChannels,
+            height, width, g.padTop, g.padLeft, images.lowerBound, images.upperBound)
+    }
+}
+
+/// The loop body of ``ConvKernels/directForward(_:_:_:outChannels:bias:applyingReLU:into:portable:)``:
+/// the direct kernel on a range of output rows.
+private struct DirectForwardLoop: ParallelLoopBody {
+    let shape: UncheckedSendable<UnsafePointer<ck_conv_direct_shape>>
+    let input, packed: UncheckedSendable<UnsafePointer<Float>>
+    let bias: UncheckedSendable<UnsafePointer<Float>?>
+    let output: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let relu: Int32
+    let portable: Bool
+
+    func callAsFunction(_ range: Range<Int>) {
+        if portable {
+            ck_conv_direct_forward_portable_f32(
+                shape.value, input.value, packed.value, bias.value, output.value, range.lowerBound, range.upperBound, relu)
+        } else {
+            ck_conv_direct_forward_f32(
+                shape.value, input.value, packed.value, bias.value, output.value, range.lowerBound, range.upperBound, relu)
+        }
+    }
+}
+
+/// The loop body of ``ConvKernels/directBackwardFilter(_:_:_:outChannels:into:portable:)``: part
+/// `part`'s range of output rows into its own partial sums (`size` Floats).
+private struct DirectBackwardFilterParts: ParallelPartBody {
+    let shape: UncheckedSendable<UnsafePointer<ck_conv_direct_shape>>
+    let input, gradient: UncheckedSendable<UnsafePointer<Float>>
+    let partials: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let rows, parts, size: Int
+    let portable: Bool
+
+    func callAsFunction(_ part: Int) {
+        let range = Parallel.range(part, of: parts, count: rows)
+        let dw = partials.value + part * size
+        if portable {
+            ck_conv_direct_backward_filter_portable_f32(
+                shape.value, input.value, gradient.value, dw, range.lowerBound, range.upperBound)
+        } else {
+            ck_conv_direct_backward_filter_f32(shape.value, input.value, gradient.value, dw, range.lowerBound, range.upperBound)
+        }
+    }
+}
+
+/// The loop body of ``ConvKernels/directPointwiseBackwardInput(_:_:_:outChannels:into:)`` at a
+/// stride: copies a range of rows of the compact gradient to their strided positions in `dx`.
+private struct StridedScatterLoop: ParallelLoopBody {
+    let source: UncheckedSendable<UnsafePointer<Float>>
+    let dx: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let g: Conv2DGeometry
+
+    func callAsFunction(_ range: Range<Int>) {
+        let cin = g.inputChannels
+        for r in range {
+            let (n, i) = r.quotientAndRemainder(dividingBy: g.outputHeight)
+            let row = dx.value + ((n * g.inputHeight + i * g.strideHeight) * g.inputWidth) * cin
+            for j in 0..<g.outputWidth {
+                (row + j * g.strideWidth * cin).update(from: source.value + (r * g.outputWidth + j) * cin, count: cin)
             }
         }
     }

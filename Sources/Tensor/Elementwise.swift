@@ -228,12 +228,22 @@ extension DropoutMask {
     /// of the stream at `x + i`), split across cores; the result does not depend on it. `x` and
     /// `out` must not overlap.
     package func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count n: Int) {
-        let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
         // Ranges of pairs, so every part starts at an even element.
-        Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14) { pairs in
-            let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, n)
-            ck_dropout_f32(xp.value + first, op.value + first, first, end - first, key, threshold, scale)
-        }
+        Parallel.forEachRange((n + 1) / 2, minimumPerThread: 1 << 14, DropoutLoop(
+            x: UncheckedSendable(x), out: UncheckedSendable(out), count: n, mask: self))
+    }
+}
+
+/// ``DropoutMask/apply(_:_:count:)``'s loop body: the C kernel on a range of element pairs.
+private struct DropoutLoop: ParallelLoopBody {
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let count: Int
+    let mask: DropoutMask
+
+    func callAsFunction(_ pairs: Range<Int>) {
+        let first = 2 * pairs.lowerBound, end = Swift.min(2 * pairs.upperBound, count)
+        ck_dropout_f32(x.value + first, out.value + first, first, end - first, mask.key, mask.threshold, mask.scale)
     }
 }
 
@@ -279,10 +289,23 @@ extension ElementwiseKernels {
         _ op: ck_binary_op, _ a: UnsafePointer<Float>, row: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         rows: Int, width: Int, rowIsLeft: Bool
     ) {
-        let (ap, rp, op2) = (UncheckedSendable(a), UncheckedSendable(row), UncheckedSendable(out))
-        Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / width)) { range in
-            let offset = range.lowerBound * width
-            ck_binary_rows_f32(op, ap.value + offset, rp.value, op2.value + offset, range.count, width, rowIsLeft ? 1 : 0)
-        }
+        Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / width), BinaryRowsLoop(
+            op: op, a: UncheckedSendable(a), row: UncheckedSendable(row), out: UncheckedSendable(out),
+            width: width, rowIsLeft: rowIsLeft))
+    }
+}
+
+/// ``ElementwiseKernels/binaryRows(_:_:row:_:rows:width:rowIsLeft:)``'s loop body: the C kernel on
+/// a range of rows.
+private struct BinaryRowsLoop: ParallelLoopBody {
+    let op: ck_binary_op
+    let a, row: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let width: Int
+    let rowIsLeft: Bool
+
+    func callAsFunction(_ range: Range<Int>) {
+        let offset = range.lowerBound * width
+        ck_binary_rows_f32(op, a.value + offset, row.value, out.value + offset, range.count, width, rowIsLeft ? 1 : 0)
     }
 }

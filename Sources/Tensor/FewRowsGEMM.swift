@@ -36,26 +36,35 @@ enum FewRowsGEMM {
             ck_sgemm_few_rows_f32(a, k, b, n, c, n, m, k, 0, n)
             return
         }
-        // Part boundaries on multiples of 128 (the kernel's inner block), so the blocks each part
-        // sums are the ones a single call would sum.
-        let blocks = (k + 127) / 128
-        func innerRange(_ part: Int) -> Range<Int> {
-            let r = Parallel.range(part, of: parts, count: blocks)
-            return (r.lowerBound * 128)..<Swift.min(k, r.upperBound * 128)
-        }
         let size = m * n
         withScratchBuffer(count: (parts - 1) * size) { (partials: UnsafeMutablePointer<Float>) in
-            let (ap, bp, cp, pp) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c), UncheckedSendable(partials))
-            Parallel.forEachPart(parts) { part in
-                let range = innerRange(part)
-                let out = part == 0 ? cp.value : pp.value + (part - 1) * size
-                ck_sgemm_few_rows_f32(
-                    ap.value + range.lowerBound, k, bp.value + range.lowerBound * n, n, out, n, m, range.count, 0, n)
-            }
+            Parallel.forEachPart(parts, PartLoop(
+                a: UncheckedSendable(a), b: UncheckedSendable(b), c: UncheckedSendable(c),
+                partials: UncheckedSendable(partials), m: m, n: n, k: k, parts: parts))
             for part in 1..<parts {
                 let partial = partials + (part - 1) * size
                 for i in 0..<size { c[i] += partial[i] }
             }
+        }
+    }
+}
+
+extension FewRowsGEMM {
+    /// ``multiply(_:_:_:m:n:k:parts:)``'s loop body: one part's inner range into `c` (part 0) or its
+    /// partial product.
+    fileprivate struct PartLoop: ParallelPartBody {
+        let a, b: UncheckedSendable<UnsafePointer<Float>>
+        let c, partials: UncheckedSendable<UnsafeMutablePointer<Float>>
+        let m, n, k, parts: Int
+
+        func callAsFunction(_ part: Int) {
+            // Part boundaries on multiples of 128 (the kernel's inner block), so the blocks each part
+            // sums are the ones a single call would sum.
+            let blocks = Parallel.range(part, of: parts, count: (k + 127) / 128)
+            let range = (blocks.lowerBound * 128)..<Swift.min(k, blocks.upperBound * 128)
+            let out = part == 0 ? c.value : partials.value + (part - 1) * m * n
+            ck_sgemm_few_rows_f32(
+                a.value + range.lowerBound, k, b.value + range.lowerBound * n, n, out, n, m, range.count, 0, n)
         }
     }
 }

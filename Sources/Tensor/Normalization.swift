@@ -60,9 +60,8 @@ package enum BatchNormKernels {
     /// `count` rows of `width` starting at row `rows`), over fixed blocks of wide rows in parallel,
     /// then over the tail rows, folded to one value per channel in a fixed order into `first` and
     /// `second` (`channels` each, overwritten). The partial sums live in a scratch buffer.
-    static func blockSums(
-        _ tiling: Tiling, into first: UnsafeMutablePointer<Double>, _ second: UnsafeMutablePointer<Double>,
-        _ body: (_ row: Int, _ count: Int, _ width: Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
+    static func blockSums<Body: ChannelSumsBody>(
+        _ tiling: Tiling, into first: UnsafeMutablePointer<Double>, _ second: UnsafeMutablePointer<Double>, _ body: Body
     ) {
         let (width, channels) = (tiling.width, tiling.channels)
         let rowsPerBlock = blockRows(tiling)
@@ -71,15 +70,8 @@ package enum BatchNormKernels {
         let partialCount = 2 * (blocks * width + channels)
         withScratchBuffer(count: partialCount) { (partials: UnsafeMutablePointer<Double>) in
             zeroFill(partials, count: partialCount)
-            let base = UncheckedSendable(partials)
-            // `body` captured directly (no generic wrapper, which would allocate a thunk per call).
-            Parallel.forEachRange(blocks, minimumPerThread: 1) { range in
-                for b in range {
-                    let first = b * rowsPerBlock
-                    let sums = base.value + 2 * b * width
-                    body(first * tiling.copies, Swift.min(rowsPerBlock, tiling.wideRows - first), width, sums, sums + width)
-                }
-            }
+            Parallel.forEachRange(blocks, minimumPerThread: 1, BlockSumsLoop(
+                body: body, partials: UncheckedSendable(partials), tiling: tiling, rowsPerBlock: rowsPerBlock))
             if tiling.tailRows > 0 {
                 let sums = partials + 2 * blocks * width
                 body(tiling.wideRows * tiling.copies, tiling.tailRows, channels, sums, sums + channels)
@@ -113,14 +105,11 @@ package enum BatchNormKernels {
         variance: UnsafeMutablePointer<Double>
     ) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let xp = UncheckedSendable(x)
         withScratchBuffer(count: tiling.width) { (shift: UnsafeMutablePointer<Double>) in
             tiling.repeated(x, shift) { Double($0) }
-            let kp = UncheckedSendable(UnsafePointer(shift))
             // The sums go to `mean` and the sums of squares to `variance`, then are replaced.
-            blockSums(tiling, into: mean, variance) { row, count, width, sum, sumSquares in
-                ck_channel_moments_f32(xp.value + row * channels, count, width, kp.value, sum, sumSquares)
-            }
+            blockSums(tiling, into: mean, variance, MomentsBody(
+                x: UncheckedSendable(x), shift: UncheckedSendable(UnsafePointer(shift)), channels: channels))
         }
         let m = Double(rows)
         for c in 0..<channels {
@@ -174,25 +163,19 @@ package enum BatchNormKernels {
         shift: UnsafePointer<Double>, sumG: UnsafeMutablePointer<Double>, sumGX: UnsafeMutablePointer<Double>
     ) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let (gp, xp) = (UncheckedSendable(g), UncheckedSendable(x))
         withReLU(relu, tiling) { reluParameters in
-            let rp = UncheckedSendable(reluParameters)
             withScratchBuffer(count: tiling.width) { (k: UnsafeMutablePointer<Double>) in
                 tiling.repeated(shift, k) { $0 }
-                let kp = UncheckedSendable(UnsafePointer(k))
-                blockSums(tiling, into: sumG, sumGX) { row, count, width, sumG, sumGX in
-                    let offset = row * channels
-                    ck_channel_gradient_sums_f32(gp.value + offset, xp.value + offset, rp.value, count, width, kp.value, sumG, sumGX)
-                }
+                blockSums(tiling, into: sumG, sumGX, GradientSumsBody(
+                    g: UncheckedSendable(g), x: UncheckedSendable(x), relu: UncheckedSendable(reluParameters),
+                    shift: UncheckedSendable(UnsafePointer(k)), channels: channels))
             }
         }
     }
 
     /// Runs `body(row, count, width)` over the wide rows in parallel, then over the tail rows.
-    static func forEachRows(_ tiling: Tiling, _ body: (_ row: Int, _ count: Int, _ width: Int) -> Void) {
-        Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling)) { range in
-            body(range.lowerBound * tiling.copies, range.count, tiling.width)
-        }
+    static func forEachRows<Body: ChannelRowsBody>(_ tiling: Tiling, _ body: Body) {
+        Parallel.forEachRange(tiling.wideRows, minimumPerThread: blockRows(tiling), RowsLoop(body: body, tiling: tiling))
         if tiling.tailRows > 0 { body(tiling.wideRows * tiling.copies, tiling.tailRows, tiling.channels) }
     }
 
@@ -202,15 +185,10 @@ package enum BatchNormKernels {
         _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, channels: Int, map: AffineMap, relu: Bool
     ) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let (xp, op) = (UncheckedSendable(x), UncheckedSendable(out))
         map.withRepeated(tiling) { parameters in
-            let p = UncheckedSendable(parameters)
-            forEachRows(tiling) { row, count, width in
-                let offset = row * tiling.channels
-                ck_channel_affine_f32(
-                    xp.value + offset, op.value + offset, count, width, p.value.shift, p.value.factor, p.value.offset,
-                    relu ? 1 : 0)
-            }
+            forEachRows(tiling, AffineBody(
+                x: UncheckedSendable(x), out: UncheckedSendable(out), parameters: UncheckedSendable(parameters),
+                channels: channels, relu: relu))
         }
     }
 
@@ -221,22 +199,119 @@ package enum BatchNormKernels {
         rows: Int, channels: Int, map: AffineMap, gradientFactor: UnsafePointer<Double>
     ) {
         let tiling = Tiling(rows: rows, channels: channels)
-        let (gp, xp, op) = (UncheckedSendable(g), UncheckedSendable(x), UncheckedSendable(out))
         withReLU(relu, tiling) { reluParameters in
-            let rp = UncheckedSendable(reluParameters)
             map.withRepeated(tiling) { parameters in
-                let p = UncheckedSendable(parameters)
                 withScratchBuffer(count: tiling.width) { (gf: UnsafeMutablePointer<Float>) in
                     tiling.repeated(gradientFactor, gf) { Float($0) }
-                    let gfp = UncheckedSendable(UnsafePointer(gf))
-                    forEachRows(tiling) { row, count, width in
-                        let offset = row * tiling.channels
-                        ck_channel_affine_backward_f32(
-                            gp.value + offset, xp.value + offset, rp.value, op.value + offset, count, width,
-                            p.value.shift, p.value.factor, p.value.offset, gfp.value)
-                    }
+                    forEachRows(tiling, AffineBackwardBody(
+                        g: UncheckedSendable(g), x: UncheckedSendable(x), relu: UncheckedSendable(reluParameters),
+                        out: UncheckedSendable(out), parameters: UncheckedSendable(parameters),
+                        gradientFactor: UncheckedSendable(UnsafePointer(gf)), channels: channels))
                 }
             }
         }
+    }
+}
+
+/// The body of ``BatchNormKernels/blockSums(_:into:_:_:)``: adds two per-channel sums over `count`
+/// rows of `width` starting at row `row` into `first` and `second` (`width` each).
+protocol ChannelSumsBody: Sendable {
+    /// Adds the sums of rows `row ..< row + count` (rows of `width`) into `first` and `second`.
+    func callAsFunction(
+        _ row: Int, _ count: Int, _ width: Int, _ first: UnsafeMutablePointer<Double>, _ second: UnsafeMutablePointer<Double>)
+}
+
+/// The body of ``BatchNormKernels/forEachRows(_:_:)``: runs on `count` rows of `width` starting at row `row`.
+protocol ChannelRowsBody: Sendable {
+    /// Runs on rows `row ..< row + count` (rows of `width`).
+    func callAsFunction(_ row: Int, _ count: Int, _ width: Int)
+}
+
+/// ``BatchNormKernels/blockSums(_:into:_:_:)``'s loop body: a range of fixed blocks of wide rows,
+/// each block into its own partial sums.
+private struct BlockSumsLoop<Body: ChannelSumsBody>: ParallelLoopBody {
+    let body: Body
+    let partials: UncheckedSendable<UnsafeMutablePointer<Double>>
+    let tiling: BatchNormKernels.Tiling
+    let rowsPerBlock: Int
+
+    func callAsFunction(_ range: Range<Int>) {
+        let width = tiling.width
+        for b in range {
+            let first = b * rowsPerBlock
+            let sums = partials.value + 2 * b * width
+            body(first * tiling.copies, Swift.min(rowsPerBlock, tiling.wideRows - first), width, sums, sums + width)
+        }
+    }
+}
+
+/// ``BatchNormKernels/forEachRows(_:_:)``'s loop body: a range of wide rows.
+private struct RowsLoop<Body: ChannelRowsBody>: ParallelLoopBody {
+    let body: Body
+    let tiling: BatchNormKernels.Tiling
+
+    func callAsFunction(_ range: Range<Int>) { body(range.lowerBound * tiling.copies, range.count, tiling.width) }
+}
+
+/// ``BatchNormKernels/moments(_:rows:channels:mean:variance:)``'s sums: the C kernel on a range of rows.
+private struct MomentsBody: ChannelSumsBody {
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let shift: UncheckedSendable<UnsafePointer<Double>>
+    let channels: Int
+
+    func callAsFunction(
+        _ row: Int, _ count: Int, _ width: Int, _ sum: UnsafeMutablePointer<Double>, _ sumSquares: UnsafeMutablePointer<Double>
+    ) {
+        ck_channel_moments_f32(x.value + row * channels, count, width, shift.value, sum, sumSquares)
+    }
+}
+
+/// ``BatchNormKernels/gradientSums(_:_:relu:rows:channels:shift:sumG:sumGX:)``'s sums: the C kernel
+/// on a range of rows.
+private struct GradientSumsBody: ChannelSumsBody {
+    let g, x: UncheckedSendable<UnsafePointer<Float>>
+    let relu: UncheckedSendable<UnsafePointer<ck_channel_relu>?>
+    let shift: UncheckedSendable<UnsafePointer<Double>>
+    let channels: Int
+
+    func callAsFunction(
+        _ row: Int, _ count: Int, _ width: Int, _ sumG: UnsafeMutablePointer<Double>, _ sumGX: UnsafeMutablePointer<Double>
+    ) {
+        let offset = row * channels
+        ck_channel_gradient_sums_f32(g.value + offset, x.value + offset, relu.value, count, width, shift.value, sumG, sumGX)
+    }
+}
+
+/// ``BatchNormKernels/affine(_:_:rows:channels:map:relu:)``'s body: the C kernel on a range of rows.
+private struct AffineBody: ChannelRowsBody {
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let parameters: UncheckedSendable<ck_channel_relu>
+    let channels: Int
+    let relu: Bool
+
+    func callAsFunction(_ row: Int, _ count: Int, _ width: Int) {
+        let offset = row * channels
+        let p = parameters.value
+        ck_channel_affine_f32(x.value + offset, out.value + offset, count, width, p.shift, p.factor, p.offset, relu ? 1 : 0)
+    }
+}
+
+/// ``BatchNormKernels/affineBackward(_:_:relu:_:rows:channels:map:gradientFactor:)``'s body: the C
+/// kernel on a range of rows.
+private struct AffineBackwardBody: ChannelRowsBody {
+    let g, x: UncheckedSendable<UnsafePointer<Float>>
+    let relu: UncheckedSendable<UnsafePointer<ck_channel_relu>?>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let parameters: UncheckedSendable<ck_channel_relu>
+    let gradientFactor: UncheckedSendable<UnsafePointer<Float>>
+    let channels: Int
+
+    func callAsFunction(_ row: Int, _ count: Int, _ width: Int) {
+        let offset = row * channels
+        let p = parameters.value
+        ck_channel_affine_backward_f32(
+            g.value + offset, x.value + offset, relu.value, out.value + offset, count, width,
+            p.shift, p.factor, p.offset, gradientFactor.value)
     }
 }

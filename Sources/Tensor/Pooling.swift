@@ -611,12 +611,11 @@ enum PoolingKernels {
         _ geometry: Pool2DGeometry, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
         _ indices: UnsafeMutablePointer<Int32>?, dropout: DropoutMask? = nil
     ) {
-        let (xp, op, ip) = (UncheckedSendable(x), UncheckedSendable(out), UncheckedSendable(indices))
         withOptionalPointer(to: dropout?.kernelMask) { mask in
-            let mp = UncheckedSendable(mask)
             forEachRowRange(geometry, rows: geometry.batch * geometry.outputHeight,
-                            rowElements: geometry.outputWidth * geometry.channels) { g, range in
-                ck_max_pool2d_f32(xp.value, op.value, ip.value, g, mp.value, range.lowerBound, range.count)
+                            rowElements: geometry.outputWidth * geometry.channels) { g in
+                MaxPoolLoop(x: UncheckedSendable(x), out: UncheckedSendable(out), indices: UncheckedSendable(indices),
+                            geometry: UncheckedSendable(g), mask: UncheckedSendable(mask))
             }
         }
     }
@@ -626,11 +625,11 @@ enum PoolingKernels {
         _ geometry: Pool2DGeometry, _ grad: UnsafePointer<Float>, _ indices: UnsafePointer<Int32>,
         _ dx: UnsafeMutablePointer<Float>, dropout: DropoutMask? = nil
     ) {
-        let (gp, ip, dp) = (UncheckedSendable(grad), UncheckedSendable(indices), UncheckedSendable(dx))
         withOptionalPointer(to: dropout?.kernelMask) { mask in
-            let mp = UncheckedSendable(mask)
-            forEachRowRange(geometry, rows: geometry.batch * geometry.height, rowElements: geometry.width * geometry.channels) { g, range in
-                ck_max_pool2d_backward_disjoint_f32(gp.value, ip.value, dp.value, g, mp.value, range.lowerBound, range.count)
+            forEachRowRange(geometry, rows: geometry.batch * geometry.height, rowElements: geometry.width * geometry.channels) { g in
+                MaxPoolBackwardDisjointLoop(
+                    grad: UncheckedSendable(grad), indices: UncheckedSendable(indices), dx: UncheckedSendable(dx),
+                    geometry: UncheckedSendable(g), mask: UncheckedSendable(mask))
             }
         }
     }
@@ -641,18 +640,15 @@ enum PoolingKernels {
         return withUnsafePointer(to: value) { body($0) }
     }
 
-    /// Calls `body` with the kernel geometry on ranges of `rows` rows of `rowElements` elements, in parallel.
-    private static func forEachRowRange(
+    /// Runs the loop body `makeBody` makes from a pointer to the kernel geometry on ranges of
+    /// `rows` rows of `rowElements` elements, in parallel.
+    private static func forEachRowRange<Body: ParallelLoopBody>(
         _ geometry: Pool2DGeometry, rows: Int, rowElements: Int,
-        _ body: (UnsafePointer<ck_pool2d_geometry>, Range<Int>) -> Void
+        _ makeBody: (UnsafePointer<ck_pool2d_geometry>) -> Body
     ) {
         withUnsafePointer(to: geometry.kernelGeometry) { g in
-            let gp = UncheckedSendable(g)
-            // `body` captured directly (the loop's closure does not escape): wrapping it in a
-            // generic container would allocate a reabstraction thunk per call.
-            Parallel.forEachRange(rows, minimumPerThread: Swift.max(1, elementsPerThread / Swift.max(1, rowElements))) {
-                body(gp.value, $0)
-            }
+            Parallel.forEachRange(
+                rows, minimumPerThread: Swift.max(1, elementsPerThread / Swift.max(1, rowElements)), makeBody(g))
         }
     }
 
@@ -661,13 +657,53 @@ enum PoolingKernels {
         _ grad: UnsafePointer<Float>?, _ indices: UnsafePointer<Int32>?, _ dx: UnsafeMutablePointer<Float>,
         images: Int, inputPerImage: Int, outputPerImage: Int
     ) {
-        let (gp, ip, dp) = (UncheckedSendable(grad), UncheckedSendable(indices), UncheckedSendable(dx))
         let perThread = Swift.max(1, elementsPerThread / Swift.max(1, inputPerImage))
-        Parallel.forEachRange(images, minimumPerThread: perThread) { range in
-            zeroFill(dp.value + range.lowerBound * inputPerImage, count: range.count * inputPerImage)
-            guard let g = gp.value, let ix = ip.value else { return }
-            let first = range.lowerBound * outputPerImage
-            ck_scatter_add_f32(g + first, ix + first, dp.value, range.count * outputPerImage)
-        }
+        Parallel.forEachRange(images, minimumPerThread: perThread, ScatterAddLoop(
+            grad: UncheckedSendable(grad), indices: UncheckedSendable(indices), dx: UncheckedSendable(dx),
+            inputPerImage: inputPerImage, outputPerImage: outputPerImage))
+    }
+}
+
+/// ``PoolingKernels/maxPool(_:_:_:_:dropout:)``'s loop body: the C kernel on a range of output rows.
+private struct MaxPoolLoop: ParallelLoopBody {
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let indices: UncheckedSendable<UnsafeMutablePointer<Int32>?>
+    let geometry: UncheckedSendable<UnsafePointer<ck_pool2d_geometry>>
+    let mask: UncheckedSendable<UnsafePointer<ck_dropout_mask>?>
+
+    func callAsFunction(_ range: Range<Int>) {
+        ck_max_pool2d_f32(x.value, out.value, indices.value, geometry.value, mask.value, range.lowerBound, range.count)
+    }
+}
+
+/// ``PoolingKernels/maxPoolBackwardDisjoint(_:_:_:_:dropout:)``'s loop body: the C kernel on a
+/// range of input rows.
+private struct MaxPoolBackwardDisjointLoop: ParallelLoopBody {
+    let grad: UncheckedSendable<UnsafePointer<Float>>
+    let indices: UncheckedSendable<UnsafePointer<Int32>>
+    let dx: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let geometry: UncheckedSendable<UnsafePointer<ck_pool2d_geometry>>
+    let mask: UncheckedSendable<UnsafePointer<ck_dropout_mask>?>
+
+    func callAsFunction(_ range: Range<Int>) {
+        ck_max_pool2d_backward_disjoint_f32(
+            grad.value, indices.value, dx.value, geometry.value, mask.value, range.lowerBound, range.count)
+    }
+}
+
+/// ``PoolingKernels/scatterAdd(_:_:_:images:inputPerImage:outputPerImage:)``'s loop body: zero-fills
+/// a range of images of `dx` and adds their gradients.
+private struct ScatterAddLoop: ParallelLoopBody {
+    let grad: UncheckedSendable<UnsafePointer<Float>?>
+    let indices: UncheckedSendable<UnsafePointer<Int32>?>
+    let dx: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let inputPerImage, outputPerImage: Int
+
+    func callAsFunction(_ range: Range<Int>) {
+        zeroFill(dx.value + range.lowerBound * inputPerImage, count: range.count * inputPerImage)
+        guard let g = grad.value, let ix = indices.value else { return }
+        let first = range.lowerBound * outputPerImage
+        ck_scatter_add_f32(g + first, ix + first, dx.value, range.count * outputPerImage)
     }
 }

@@ -175,18 +175,29 @@ enum ReductionKernels {
         let blocks = (rows + blockRows - 1) / blockRows
         var partials = [Float](repeating: 0, count: blocks * width)
         partials.withUnsafeMutableBufferPointer { p in
-            let (xp, pp) = (UncheckedSendable(x), UncheckedSendable(p.baseAddress!))
-            Parallel.forEachRange(blocks) { range in
-                for b in range {
-                    let first = b * blockRows
-                    ck_sum_rows_f32(xp.value + first * width, pp.value + b * width, Swift.min(blockRows, rows - first), width)
-                }
-            }
+            Parallel.forEachRange(blocks, SumRowBlocksLoop(
+                x: UncheckedSendable(x), partials: UncheckedSendable(p.baseAddress!),
+                rows: rows, width: width, blockRows: blockRows))
         }
         var sums = [Float](repeating: 0, count: width)
         for b in 0..<blocks {
             for j in 0..<width { sums[j] += partials[b * width + j] }
         }
         return sums
+    }
+}
+
+/// ``ReductionKernels/sumRows(_:rows:width:)``'s loop body: the column sums of a range of blocks
+/// of rows, each into its own partial row.
+private struct SumRowBlocksLoop: ParallelLoopBody {
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let partials: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let rows, width, blockRows: Int
+
+    func callAsFunction(_ range: Range<Int>) {
+        for b in range {
+            let first = b * blockRows
+            ck_sum_rows_f32(x.value + first * width, partials.value + b * width, Swift.min(blockRows, rows - first), width)
+        }
     }
 }

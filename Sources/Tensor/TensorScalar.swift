@@ -261,17 +261,8 @@ extension Float: TensorScalar {
     public static func applyUnary(
         _ op: UnaryOp<Float>, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int
     ) {
-        let kernel = ElementwiseKernels.unary(op)
-        let (xp, op2) = (UncheckedSendable(x), UncheckedSendable(out))
-        ElementwiseKernels.forEachRange(count) { range in
-            let (xi, oi) = (xp.value + range.lowerBound, op2.value + range.lowerBound)
-            if let (kind, p, q) = kernel {
-                ck_unary_f32(kind, xi, oi, range.count, p, q)
-            } else {
-                unaryLoop(op, xi, oi, range.count, exp: Foundation.exp, log: Foundation.log, tanh: Foundation.tanh,
-                          pow: Foundation.pow, log1p: Foundation.log1p)
-            }
-        }
+        ElementwiseKernels.forEachRange(count, UnaryFloatLoop(
+            op: op, kernel: ElementwiseKernels.unary(op), x: UncheckedSendable(x), out: UncheckedSendable(out)))
     }
 
     /// The arithmetic operations and maximum / minimum run the C kernels of `CKernels`; long
@@ -280,17 +271,9 @@ extension Float: TensorScalar {
         _ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStride: Int,
         _ b: UnsafePointer<Float>, _ bStride: Int, _ out: UnsafeMutablePointer<Float>, _ count: Int
     ) {
-        let kernel = ElementwiseKernels.binary(op)
-        let (ap, bp, outp) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(out))
-        ElementwiseKernels.forEachRange(count) { range in
-            let i = range.lowerBound
-            let (ai, bi, oi) = (ap.value + i * aStride, bp.value + i * bStride, outp.value + i)
-            if let kernel, (aStride == 0 || aStride == 1), (bStride == 0 || bStride == 1) {
-                ck_binary_f32(kernel, ai, aStride, bi, bStride, oi, range.count)
-            } else {
-                binaryLoop(op, ai, aStride, bi, bStride, oi, range.count, pow: Foundation.pow)
-            }
-        }
+        ElementwiseKernels.forEachRange(count, BinaryFloatLoop(
+            op: op, kernel: ElementwiseKernels.binary(op), a: UncheckedSendable(a), aStride: aStride,
+            b: UncheckedSendable(b), bStride: bStride, out: UncheckedSendable(out)))
     }
 
     public static func reduce(_ op: ReduceOp, _ x: UnsafePointer<Float>, _ count: Int) -> Float {
@@ -411,7 +394,7 @@ enum ElementwiseKernels {
 
     /// Calls `body` on `0..<count`, or on ranges of it in parallel when it is long.
     @inline(__always)
-    static func forEachRange(_ count: Int, _ body: (Range<Int>) -> Void) {
+    static func forEachRange<Body: ParallelLoopBody>(_ count: Int, _ body: Body) {
         if count < 2 * elementsPerThread {
             if count > 0 { body(0..<count) }
         } else {
@@ -450,6 +433,46 @@ enum ElementwiseKernels {
         case .maximum: return CK_BINARY_MAXIMUM
         case .minimum: return CK_BINARY_MINIMUM
         case .power, .equal, .less, .lessEqual, .greater, .greaterEqual: return nil
+        }
+    }
+}
+
+/// `Float.applyUnary`'s loop body: the C kernel of `op` (or the Swift loop for the maps that call
+/// the math library) on a range of elements.
+private struct UnaryFloatLoop: ParallelLoopBody {
+    let op: UnaryOp<Float>
+    let kernel: (ck_unary_op, Float, Float)?
+    let x: UncheckedSendable<UnsafePointer<Float>>
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+
+    func callAsFunction(_ range: Range<Int>) {
+        let (xi, oi) = (x.value + range.lowerBound, out.value + range.lowerBound)
+        if let (kind, p, q) = kernel {
+            ck_unary_f32(kind, xi, oi, range.count, p, q)
+        } else {
+            unaryLoop(op, xi, oi, range.count, exp: Foundation.exp, log: Foundation.log, tanh: Foundation.tanh,
+                      pow: Foundation.pow, log1p: Foundation.log1p)
+        }
+    }
+}
+
+/// `Float.applyBinary`'s loop body: the C kernel of `op` (or the Swift loop) on a range of elements.
+private struct BinaryFloatLoop: ParallelLoopBody {
+    let op: BinaryOp
+    let kernel: ck_binary_op?
+    let a: UncheckedSendable<UnsafePointer<Float>>
+    let aStride: Int
+    let b: UncheckedSendable<UnsafePointer<Float>>
+    let bStride: Int
+    let out: UncheckedSendable<UnsafeMutablePointer<Float>>
+
+    func callAsFunction(_ range: Range<Int>) {
+        let i = range.lowerBound
+        let (ai, bi, oi) = (a.value + i * aStride, b.value + i * bStride, out.value + i)
+        if let kernel, (aStride == 0 || aStride == 1), (bStride == 0 || bStride == 1) {
+            ck_binary_f32(kernel, ai, aStride, bi, bStride, oi, range.count)
+        } else {
+            binaryLoop(op, ai, aStride, bi, bStride, oi, range.count, pow: Foundation.pow)
         }
     }
 }

@@ -466,11 +466,8 @@ extension ConvKernels {
     ) -> R {
         let (cin, cout) = rotated ? (fo, fi) : (fi, fo)
         return withAlignedFloats(ck_winograd_f4_filter_size(cin, cout)) { packed in
-            let (source, destination) = (UncheckedSendable(f), UncheckedSendable(packed))
-            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
-                ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count,
-                                           destination.value)
-            }
+            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout), WinogradPackFilterLoop(
+                source: UncheckedSendable(f), destination: UncheckedSendable(packed), fi: fi, fo: fo, rotated: rotated))
             return body(UnsafePointer(packed))
         }
     }
@@ -519,17 +516,10 @@ extension ConvKernels {
         let block = Swift.max(1, blockTiles ?? ck_winograd_f4_block_tiles(&shape))
         let workspace = ck_winograd_f4_forward_workspace(&shape, block)
         let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
-        let frozen = shape
-        let (x, u, b, y) = (UncheckedSendable(input), UncheckedSendable(packed), UncheckedSendable(bias), UncheckedSendable(output))
-        Parallel.forEachPart(count) { part in
-            let range = Parallel.range(part, of: count, count: tiles)
-            guard !range.isEmpty else { return }
-            withAlignedFloats(workspace) { scratch in
-                var s = frozen
-                ck_winograd_f4_forward_part(x.value, u.value, b.value, relu ? 1 : 0, y.value, &s,
-                                            range.lowerBound, range.count, block, scratch)
-            }
-        }
+        Parallel.forEachPart(count, WinogradForwardParts(
+            input: UncheckedSendable(input), packed: UncheckedSendable(packed), bias: UncheckedSendable(bias),
+            output: UncheckedSendable(output), relu: relu, shape: shape, tiles: tiles, parts: count, block: block,
+            workspace: workspace))
     }
 
     /// The filter gradient of a Winograd-eligible Float convolution: `dy` (`[N, OH, OW, outChannels]`)
@@ -552,29 +542,84 @@ extension ConvKernels {
         let workspace = ck_winograd_f4_gradient_workspace(&shape, block)
         let size = ck_winograd_f4_gradient_size(cin, cout)
         let count = Swift.max(1, parts ?? winogradParts(tiles: tiles))
-        let frozen = shape
         withAlignedFloats(count * size) { partials in
-            let (xp, dyp, sums) = (UncheckedSendable(x), UncheckedSendable(dy), UncheckedSendable(partials))
-            Parallel.forEachPart(count) { part in
-                let partial = sums.value + part * size
-                let range = Parallel.range(part, of: count, count: tiles)
-                guard !range.isEmpty else {
-                    zeroFill(partial, count: size)
-                    return
-                }
-                withAlignedFloats(workspace) { scratch in
-                    var s = frozen
-                    // The part's first block writes its partial sum, the others add to it.
-                    ck_winograd_f4_filter_gradient_part(xp.value, dyp.value, &s, range.lowerBound, range.count,
-                                                        block, 1, partial, scratch)
-                }
-            }
+            Parallel.forEachPart(count, WinogradFilterGradientParts(
+                x: UncheckedSendable(x), dy: UncheckedSendable(dy), partials: UncheckedSendable(partials),
+                shape: shape, tiles: tiles, parts: count, block: block, workspace: workspace, size: size))
             // The partial sums added in part order and taken back, input channels split across threads.
-            let result = UncheckedSendable(df)
-            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout)) { range in
-                ck_winograd_f4_gradient_finish(sums.value, count, cin, cout, range.lowerBound, range.count,
-                                               result.value)
-            }
+            Parallel.forEachRange(cin, minimumPerThread: winogradChannelsPerThread(cout), WinogradGradientFinishLoop(
+                partials: UncheckedSendable(UnsafePointer(partials)), df: UncheckedSendable(df), parts: count,
+                cin: cin, cout: cout))
         }
+    }
+}
+
+/// The loop body of ``ConvKernels/withPackedWinogradFilter(_:fi:fo:rotated:_:)``: packs the
+/// filter transform of a range of input channels.
+private struct WinogradPackFilterLoop: ParallelLoopBody {
+    let source: UncheckedSendable<UnsafePointer<Float>>
+    let destination: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let fi, fo: Int
+    let rotated: Bool
+
+    func callAsFunction(_ range: Range<Int>) {
+        ck_winograd_f4_pack_filter(source.value, fi, fo, rotated ? 1 : 0, range.lowerBound, range.count, destination.value)
+    }
+}
+
+/// The loop body of ``ConvKernels/winogradConvolve(input:packed:bias:relu:output:shape:blockTiles:parts:)``:
+/// the C kernel on part `part`'s range of tiles, with its own workspace.
+private struct WinogradForwardParts: ParallelPartBody {
+    let input, packed: UncheckedSendable<UnsafePointer<Float>>
+    let bias: UncheckedSendable<UnsafePointer<Float>?>
+    let output: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let relu: Bool
+    let shape: ck_winograd_shape
+    let tiles, parts, block, workspace: Int
+
+    func callAsFunction(_ part: Int) {
+        let range = Parallel.range(part, of: parts, count: tiles)
+        guard !range.isEmpty else { return }
+        ConvKernels.withAlignedFloats(workspace) { scratch in
+            var s = shape
+            ck_winograd_f4_forward_part(input.value, packed.value, bias.value, relu ? 1 : 0, output.value, &s,
+                                        range.lowerBound, range.count, block, scratch)
+        }
+    }
+}
+
+/// The loop body of ``ConvKernels/winogradBackwardFilterFloat(_:_:_:outChannels:into:blockTiles:parts:)``:
+/// part `part`'s range of tiles into its own partial sum (`size` Floats), with its own workspace.
+private struct WinogradFilterGradientParts: ParallelPartBody {
+    let x, dy: UncheckedSendable<UnsafePointer<Float>>
+    let partials: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let shape: ck_winograd_shape
+    let tiles, parts, block, workspace, size: Int
+
+    func callAsFunction(_ part: Int) {
+        let partial = partials.value + part * size
+        let range = Parallel.range(part, of: parts, count: tiles)
+        guard !range.isEmpty else {
+            zeroFill(partial, count: size)
+            return
+        }
+        ConvKernels.withAlignedFloats(workspace) { scratch in
+            var s = shape
+            // The part's first block writes its partial sum, the others add to it.
+            ck_winograd_f4_filter_gradient_part(x.value, dy.value, &s, range.lowerBound, range.count,
+                                                block, 1, partial, scratch)
+        }
+    }
+}
+
+/// The loop body that finishes ``ConvKernels/winogradBackwardFilterFloat(_:_:_:outChannels:into:blockTiles:parts:)``:
+/// the partial sums of a range of input channels added in part order and taken back.
+private struct WinogradGradientFinishLoop: ParallelLoopBody {
+    let partials: UncheckedSendable<UnsafePointer<Float>>
+    let df: UncheckedSendable<UnsafeMutablePointer<Float>>
+    let parts, cin, cout: Int
+
+    func callAsFunction(_ range: Range<Int>) {
+        ck_winograd_f4_gradient_finish(partials.value, parts, cin, cout, range.lowerBound, range.count, df.value)
     }
 }

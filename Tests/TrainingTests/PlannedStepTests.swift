@@ -60,29 +60,33 @@ struct PlannedStepTests {
         #expect(trainer.isUsingPlannedSteps)
     }
 
-    /// Runs two steps of `trainer` on a batch of 8, then counts the calling thread's allocations in
-    /// each of three more: none in an optimized build; in a debug build (where unspecialized
-    /// generic code allocates) the same number every step, so nothing grows from step to step.
+    /// Runs two steps of `trainer` on a batch of 8, then counts the calling thread's heap
+    /// allocations in each of three more: none, in debug builds too. Tests of other suites run in
+    /// parallel and may hold the thread pool, which sends a loop to libdispatch (whose own
+    /// structures it sometimes allocates), so a round of three steps is retried up to 10 times and
+    /// one round without any allocation passes; a real allocation per step fails every round.
     static func expectNoAllocationsAfterTheFirstSteps(_ trainer: Trainer<Float>, inputShape: [Int]) throws {
         let x = Tensor<Float>.uniform([8] + inputShape, seed: 1)
         let y = Tensor<Float>(shape: [8, 1], scalars: (0..<8).map { Float($0 % 2) })
         let classWeights = [0: 2.0, 1: 1.0]
         for step in 0..<2 { _ = try trainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step)) }
-        var counts: [UInt64] = []
-        counts.reserveCapacity(3)
-        for step in 2..<5 {
-            let (result, allocations) = try AllocationCounter.countingThreadAllocations {
-                try trainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(step))
-            }
-            #expect(result.loss.isFinite && result.loss > 0)
-            counts.append(allocations)
-        }
         guard AllocationCounter.isActive else { return }
-        #if DEBUG
-        #expect(counts[1] == counts[0] && counts[2] == counts[0], "allocations per step: \(counts)")
-        #else
-        #expect(counts == [0, 0, 0], "allocations per step: \(counts)")
-        #endif
+        var rounds: [[UInt64]] = []
+        rounds.reserveCapacity(10)
+        for round in 0..<10 {
+            var counts: [UInt64] = []
+            counts.reserveCapacity(3)
+            for step in 0..<3 {
+                let (result, allocations) = try AllocationCounter.countingThreadAllocations {
+                    try trainer.trainOnBatch(x: x, y: y, classWeights: classWeights, seed: UInt64(2 + 3 * round + step))
+                }
+                #expect(result.loss.isFinite && result.loss > 0)
+                counts.append(allocations)
+            }
+            rounds.append(counts)
+            if counts == [0, 0, 0] { return }
+        }
+        Issue.record("heap allocations on the calling thread per step, in 10 rounds of 3 steps: \(rounds)")
     }
 
     /// Largest `|a - b| / max(1, |b|)` over the elements.

@@ -291,7 +291,8 @@ enum BiasActivationKernels {
         }
     }
 
-    /// `dx[r, c] = y[r, c] > 0 ? g[r, c] : 0` and `db[c] += dx[r, c]` in the same pass.
+    /// `dx[r, c] = y[r, c] > 0 ? g[r, c] : 0` and `db[c] += dx[r, c]` in the same pass; `dx` may
+    /// be `g` (masked in place, by the C kernel's in-place variant).
     static func reluBiasBackward(
         _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
         _ db: UnsafeMutablePointer<Float>, rows: Int, channels: Int
@@ -389,6 +390,10 @@ private struct ReLUBiasBackwardBody: RowsPartialSumBody {
 
     func callAsFunction(_ rows: Range<Int>, _ partial: UnsafeMutablePointer<Float>) {
         let offset = rows.lowerBound * channels
-        ck_relu_bias_backward_f32(g.value + offset, y.value + offset, dx.value + offset, partial, rows.count, channels)
+        if UnsafePointer(dx.value) == g.value {
+            ck_relu_bias_backward_inplace_f32(dx.value + offset, y.value + offset, partial, rows.count, channels)
+        } else {
+            ck_relu_bias_backward_f32(g.value + offset, y.value + offset, dx.value + offset, partial, rows.count, channels)
+        }
     }
 }

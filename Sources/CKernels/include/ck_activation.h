@@ -16,8 +16,10 @@ void ck_add_bias_f32(float *out, const float *bias, ptrdiff_t rows, ptrdiff_t ch
 void ck_relu_mask_f32(const float *g, const float *y, float *dx, ptrdiff_t count);
 
 /// dx[r, c] = y[r, c] > 0 ? g[r, c] : 0, and db[c] += the sum of dx[r, c] over the rows.
-/// `dx` may be `g` (the gradient masked in place); otherwise the two must not overlap.
 void ck_relu_bias_backward_f32(const float *g, const float *y, float *dx, float *db, ptrdiff_t rows, ptrdiff_t channels);
+
+/// ck_relu_bias_backward_f32 with dx = g: the gradient masked in place.
+void ck_relu_bias_backward_inplace_f32(float *g, const float *y, float *db, ptrdiff_t rows, ptrdiff_t channels);
 
 /// db[c] += the sum of g[r, c] over the rows.
 void ck_sum_rows_f32(const float *g, float *db, ptrdiff_t rows, ptrdiff_t channels);

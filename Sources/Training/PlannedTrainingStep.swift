@@ -1,7 +1,7 @@
 // A training step on preallocated buffers: forward, loss, backward and update without a heap
 // allocation once the plan exists (see Layers' PlanNode).
 
-/// One batch shape's planned training step for a model whose layers all plan (``PlannableLayer``)
+/// One batch shape's planned training step for a model whose layers all plan (`PlannableLayer`)
 /// with a binary cross-entropy on a sigmoid output: the same computation as the graph path of
 /// ``Trainer/trainOnBatch(x:y:classWeights:seed:)``, on buffers allocated once.
 final class PlannedTrainingStep<Scalar: TensorScalar> {

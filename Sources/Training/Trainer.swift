@@ -30,7 +30,7 @@ public final class Trainer<Scalar: TensorScalar> {
     public var decisionThreshold: Double = 0.5
     /// Whether training steps run as planned steps where the model allows it: every layer's
     /// buffers allocated once per batch shape and reused, so a step after the first allocates no
-    /// buffers. Models with a layer, loss or output that does not plan (see ``PlannableLayer``)
+    /// buffers. Models with a layer, loss or output that does not plan (see `PlannableLayer`)
     /// always take the graph path; the two give the same updates. Default `true`, or `false` when
     /// the environment variable `DEEPLEARNING_GRAPH_STEPS=1` is set (to compare the two paths).
     public var usesPlannedSteps = ProcessInfo.processInfo.environment["DEEPLEARNING_GRAPH_STEPS"] != "1"

@@ -16,8 +16,8 @@ public final class PlanBuffer<Scalar: TensorScalar> {
     public var tensor: Tensor<Scalar>
 
     /// A buffer of `shape` whose elements start uninitialized: every node writes its buffers
-    /// completely before reading them, and untouched pages cost no resident memory (a buffer a
-    /// chain replaces by a shared one, see ``SequentialPlanNode``, never adds to the peak).
+    /// completely before reading them, and untouched pages cost no resident memory (so a buffer
+    /// that a ``Sequential``'s node replaces by a shared one never adds to the peak).
     public init(shape: [Int]) {
         tensor = Tensor.uninitialized(shape)
     }
@@ -45,9 +45,9 @@ open class PlanNode<Scalar: TensorScalar> {
     /// The output, `[batch] + output shape`, written by ``forward(_:context:)``.
     public let output: PlanBuffer<Scalar>
     /// The gradient with respect to the input, written by ``backward(_:outputGradient:)``; `nil`
-    /// when the node was made without `needsInputGradient` (the first layer of a model). A chain
-    /// may give two of its nodes the same buffer when their gradients are never live at once
-    /// (see ``SequentialPlanNode``), so a node reads it at each backward pass, never keeps it.
+    /// when the node was made without `needsInputGradient` (the first layer of a model). A
+    /// ``Sequential``'s node may give two of its nodes the same buffer when their gradients are
+    /// never live at once, so a node reads it at each backward pass, never keeps it.
     public internal(set) var inputGradient: PlanBuffer<Scalar>?
     /// Whether ``inputGradient`` is this node's own buffer (false for a container reporting its
     /// first child's), so a chain may replace it by a shared one.

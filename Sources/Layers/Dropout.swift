@@ -62,26 +62,6 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
         }
     }
 
-    /// The training-mode forward pass into caller-owned storage, without allocating: draws the
-    /// mask (``drawMask(generator:into:)``, the same values as ``forward(_:context:)`` for the
-    /// same generator state) and overwrites every element of `output` (the shape of `x`) with
-    /// `x` times the mask (a copy of `x` for a rate of 0).
-    package func trainingForward(
-        _ x: Tensor<Scalar>, generator: inout SeededGenerator, mask: inout DropoutMaskBuffer<Scalar>,
-        into output: inout Tensor<Scalar>
-    ) {
-        drawMask(generator: &generator, into: &mask)
-        mask.apply(x, into: &output)
-    }
-
-    /// The training-mode backward pass: overwrites `inputGradient` (the input's shape) with
-    /// `gradient` times the `mask` that ``trainingForward(_:generator:mask:into:)`` drew. Allocates nothing.
-    package func trainingBackward(
-        _ gradient: Tensor<Scalar>, mask: DropoutMaskBuffer<Scalar>, into inputGradient: inout Tensor<Scalar>
-    ) {
-        mask.apply(gradient, into: &inputGradient)
-    }
-
     /// This layer and the max pooling `pool` that follows it as one operation (what a
     /// ``Sequential`` runs for that pair): the pooling reads the input through the dropout mask,
     /// so the dropout output is never written, and the backward pass writes the input gradient in
@@ -240,11 +220,22 @@ public final class SpatialDropout2D<Scalar: TensorScalar>: Layer {
     package func drawMask(generator: inout SeededGenerator, into mask: inout DropoutMaskBuffer<Scalar>) {
         if rate > 0 { drawDropoutMask(rate: rate, generator: &generator, into: &mask.values) }
     }
+}
 
+/// A dropout layer whose training passes draw a mask into caller-owned storage and multiply by it
+/// (``Dropout``, ``SpatialDropout2D``): the allocation-free passes the planned steps run.
+package protocol MaskedDropout<Scalar>: Layer {
+    /// Mask storage for inputs of `inputShape` (with the batch axis), reusable from step to step.
+    func makeMaskBuffer(inputShape: [Int]) -> DropoutMaskBuffer<Scalar>
+    /// Draws this step's mask into `mask`, with the draws of ``Layer/forward(_:context:)`` in training.
+    func drawMask(generator: inout SeededGenerator, into mask: inout DropoutMaskBuffer<Scalar>)
+}
+
+extension MaskedDropout {
     /// The training-mode forward pass into caller-owned storage, without allocating: draws the
-    /// mask (the same values as ``forward(_:context:)`` for the same generator state) and
-    /// overwrites every element of `output` (the shape of `x`) with `x` times the mask of its
-    /// example and channel (a copy of `x` for a rate of 0).
+    /// mask (the same values as ``Layer/forward(_:context:)`` for the same generator state) and
+    /// overwrites every element of `output` (the shape of `x`) with `x` times the mask (a copy of
+    /// `x` for a rate of 0).
     package func trainingForward(
         _ x: Tensor<Scalar>, generator: inout SeededGenerator, mask: inout DropoutMaskBuffer<Scalar>,
         into output: inout Tensor<Scalar>
@@ -261,6 +252,9 @@ public final class SpatialDropout2D<Scalar: TensorScalar>: Layer {
         mask.apply(gradient, into: &inputGradient)
     }
 }
+
+extension Dropout: MaskedDropout {}
+extension SpatialDropout2D: MaskedDropout {}
 
 /// Caller-owned storage of one training step's mask of a ``Dropout`` or ``SpatialDropout2D``
 /// layer (made by the layer's `makeMaskBuffer(inputShape:)`, reusable from step to step).

@@ -222,10 +222,9 @@ extension Tensor {
         gradient: Tensor, filter: Tensor, inputShape: [Int],
         strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
     ) -> Tensor {
-        let g = checkedBackwardGeometry(
-            operation: "conv2dBackwardInput", gradientShape: gradient.shape, inputShape: inputShape,
-            filterShape: filter.shape, depthwise: false, strides: strides, padding: padding, dilations: dilations)
-        return buildUninitialized(shape: inputShape) { dx in runConv2dBackwardInput(gradient, filter, g, into: dx) }
+        var dx = Tensor.uninitialized(inputShape)
+        conv2dBackwardInput(gradient: gradient, filter: filter, strides: strides, padding: padding, dilations: dilations, into: &dx)
+        return dx
     }
 
     /// ``conv2dBackwardInput(gradient:filter:inputShape:strides:padding:dilations:)`` written
@@ -257,12 +256,9 @@ extension Tensor {
         gradient: Tensor, input: Tensor, filterShape: [Int],
         strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
     ) -> Tensor {
-        let g = checkedBackwardGeometry(
-            operation: "conv2dBackwardFilter", gradientShape: gradient.shape, inputShape: input.shape,
-            filterShape: filterShape, depthwise: false, strides: strides, padding: padding, dilations: dilations)
-        return buildUninitialized(shape: filterShape) { df in
-            runConv2dBackwardFilter(gradient, input, g, outChannels: filterShape[3], into: df)
-        }
+        var df = Tensor.uninitialized(filterShape)
+        conv2dBackwardFilter(gradient: gradient, input: input, strides: strides, padding: padding, dilations: dilations, into: &df)
+        return df
     }
 
     /// ``conv2dBackwardFilter(gradient:input:filterShape:strides:padding:dilations:)`` written
@@ -364,10 +360,10 @@ extension Tensor {
         gradient: Tensor, filter: Tensor, inputShape: [Int],
         strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
     ) -> Tensor {
-        let g = checkedBackwardGeometry(
-            operation: "depthwiseConv2dBackwardInput", gradientShape: gradient.shape, inputShape: inputShape,
-            filterShape: filter.shape, depthwise: true, strides: strides, padding: padding, dilations: dilations)
-        return buildUninitialized(shape: inputShape) { dx in runDepthwiseBackwardInput(gradient, filter, g, into: dx) }
+        var dx = Tensor.uninitialized(inputShape)
+        depthwiseConv2dBackwardInput(
+            gradient: gradient, filter: filter, strides: strides, padding: padding, dilations: dilations, into: &dx)
+        return dx
     }
 
     /// ``depthwiseConv2dBackwardInput(gradient:filter:inputShape:strides:padding:dilations:)``
@@ -396,12 +392,10 @@ extension Tensor {
         gradient: Tensor, input: Tensor, filterShape: [Int],
         strides: (Int, Int) = (1, 1), padding: Padding = .valid, dilations: (Int, Int) = (1, 1)
     ) -> Tensor {
-        let g = checkedBackwardGeometry(
-            operation: "depthwiseConv2dBackwardFilter", gradientShape: gradient.shape, inputShape: input.shape,
-            filterShape: filterShape, depthwise: true, strides: strides, padding: padding, dilations: dilations)
-        return buildUninitialized(shape: filterShape) { df in
-            runDepthwiseBackwardFilter(gradient, input, g, multiplier: filterShape[3], into: df)
-        }
+        var df = Tensor.uninitialized(filterShape)
+        depthwiseConv2dBackwardFilter(
+            gradient: gradient, input: input, strides: strides, padding: padding, dilations: dilations, into: &df)
+        return df
     }
 
     /// ``depthwiseConv2dBackwardFilter(gradient:input:filterShape:strides:padding:dilations:)``

@@ -48,7 +48,7 @@ final class AddPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
         while i < branches.count {
             branches[i].forward(input, context: &context)
             if i == 0 {
-                copy(branches[0].output.tensor, into: output)
+                output.copy(from: branches[0].output.tensor)
             } else {
                 output.tensor += branches[i].output.tensor
             }
@@ -64,15 +64,6 @@ final class AddPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
                 sum.tensor += branchGradient.tensor
             }
             i += 1
-        }
-    }
-
-    private func copy(_ source: Tensor<Scalar>, into destination: PlanBuffer<Scalar>) {
-        source.withUnsafeBufferPointer { s in
-            destination.tensor.withUnsafeMutableBufferPointer { d in
-                guard let from = s.baseAddress, let to = d.baseAddress else { return }
-                to.update(from: from, count: s.count)
-            }
         }
     }
 }

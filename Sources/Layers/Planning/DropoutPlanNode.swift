@@ -14,9 +14,7 @@ extension Dropout: PlannableLayer {
                 dropout: self, pool: pool, inputShape: inputShape, outputShape: outputShape,
                 needsInputGradient: needsInputGradient), 1)
         }
-        return (DropoutPlanNode(
-            mask: makeMaskBuffer(inputShape: inputShape), shape: inputShape, needsInputGradient: needsInputGradient,
-            forward: trainingForward, backward: trainingBackward), 0)
+        return (DropoutPlanNode(layer: self, shape: inputShape, needsInputGradient: needsInputGradient), 0)
     }
 }
 
@@ -27,38 +25,29 @@ extension SpatialDropout2D: PlannableLayer {
     ) throws -> (node: PlanNode<Scalar>, absorbed: Int)? {
         guard inputShape.count == 4 else { return nil }
         _ = try outputShape(for: Array(inputShape.dropFirst()))
-        return (DropoutPlanNode(
-            mask: makeMaskBuffer(inputShape: inputShape), shape: inputShape, needsInputGradient: needsInputGradient,
-            forward: trainingForward, backward: trainingBackward), 0)
+        return (DropoutPlanNode(layer: self, shape: inputShape, needsInputGradient: needsInputGradient), 0)
     }
 }
 
-/// A dropout layer's training step on preallocated buffers (its mask kept for the backward pass):
-/// `forward` and `backward` are the layer's allocation-free training passes.
-final class DropoutPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
-    typealias Forward = (Tensor<Scalar>, inout SeededGenerator, inout DropoutMaskBuffer<Scalar>, inout Tensor<Scalar>) -> Void
-    typealias Backward = (Tensor<Scalar>, DropoutMaskBuffer<Scalar>, inout Tensor<Scalar>) -> Void
+/// A dropout layer's training step on preallocated buffers, its mask kept for the backward pass.
+final class DropoutPlanNode<Dropping: MaskedDropout>: PlanNode<Dropping.Scalar> {
+    typealias Scalar = Dropping.Scalar
+    let layer: Dropping
     var mask: DropoutMaskBuffer<Scalar>
-    let forwardPass: Forward
-    let backwardPass: Backward
 
-    init(
-        mask: DropoutMaskBuffer<Scalar>, shape: [Int], needsInputGradient: Bool,
-        forward: @escaping Forward, backward: @escaping Backward
-    ) {
-        self.mask = mask
-        forwardPass = forward
-        backwardPass = backward
+    init(layer: Dropping, shape: [Int], needsInputGradient: Bool) {
+        self.layer = layer
+        mask = layer.makeMaskBuffer(inputShape: shape)
         super.init(inputShape: shape, outputShape: shape, needsInputGradient: needsInputGradient)
     }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
-        forwardPass(input.tensor, &context.generator, &mask, &output.tensor)
+        layer.trainingForward(input.tensor, generator: &context.generator, mask: &mask, into: &output.tensor)
     }
 
     override func backward(_ input: PlanBuffer<Scalar>, outputGradient: PlanBuffer<Scalar>) {
         guard let inputGradient else { return }
-        backwardPass(outputGradient.tensor, mask, &inputGradient.tensor)
+        layer.trainingBackward(outputGradient.tensor, mask: mask, into: &inputGradient.tensor)
     }
 }
 

@@ -23,22 +23,10 @@ final class CopyPlanNode<Scalar: TensorScalar>: PlanNode<Scalar> {
     }
 
     override func forward(_ input: PlanBuffer<Scalar>, context: inout ForwardContext) {
-        copy(input.tensor, into: output)
+        output.copy(from: input.tensor)
     }
 
     override func backward(_ input: PlanBuffer<Scalar>, outputGradient: PlanBuffer<Scalar>) {
-        if let inputGradient { copy(outputGradient.tensor, into: inputGradient) }
-    }
-
-    private func copy(_ source: Tensor<Scalar>, into destination: PlanBuffer<Scalar>) {
-        precondition(
-            source.count == destination.tensor.count,
-            "CopyPlanNode: \(source.shape) does not fit \(destination.tensor.shape)")
-        source.withUnsafeBufferPointer { s in
-            destination.tensor.withUnsafeMutableBufferPointer { d in
-                guard let from = s.baseAddress, let to = d.baseAddress else { return }
-                to.update(from: from, count: s.count)
-            }
-        }
+        inputGradient?.copy(from: outputGradient.tensor)
     }
 }

@@ -21,6 +21,18 @@ public final class PlanBuffer<Scalar: TensorScalar> {
     public init(shape: [Int]) {
         tensor = Tensor.uninitialized(shape)
     }
+
+    /// Overwrites the buffer with `source`'s elements (the same count, any shape), in place.
+    func copy(from source: Tensor<Scalar>) {
+        precondition(
+            source.count == tensor.count, "PlanBuffer: \(source.shape) does not fit \(tensor.shape)")
+        source.withUnsafeBufferPointer { s in
+            tensor.withUnsafeMutableBufferPointer { d in
+                guard let from = s.baseAddress, let to = d.baseAddress else { return }
+                to.update(from: from, count: s.count)
+            }
+        }
+    }
 }
 
 /// A trainable weight of a plan node with the buffer its gradient is written to (overwritten by
@@ -140,26 +152,29 @@ final class EpilogueGradient<Scalar: TensorScalar> {
     /// (masked in place after ``maskInPlace()``).
     func backward(_ outputGradient: PlanBuffer<Scalar>, output: PlanBuffer<Scalar>) -> PlanBuffer<Scalar> {
         if applyingReLU && masksInPlace {
-            if let bias {
+            withBiasGradient { db in
                 Tensor.biasActivationBackward(
-                    inPlace: &outputGradient.tensor, output: output.tensor, applyingReLU: true, biasGradient: &bias.buffer)
-            } else if let unusedBias {
-                Tensor.biasActivationBackward(
-                    inPlace: &outputGradient.tensor, output: output.tensor, applyingReLU: true, biasGradient: &unusedBias.tensor)
+                    inPlace: &outputGradient.tensor, output: output.tensor, applyingReLU: true, biasGradient: &db)
             }
             return outputGradient
         }
         let result = masked ?? outputGradient
-        if let bias {
+        withBiasGradient { db in
             Tensor.biasActivationBackward(
                 gradient: outputGradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
-                maskedInto: &result.tensor, biasGradient: &bias.buffer)
-        } else if let unusedBias {
-            Tensor.biasActivationBackward(
-                gradient: outputGradient.tensor, output: output.tensor, applyingReLU: applyingReLU,
-                maskedInto: &result.tensor, biasGradient: &unusedBias.tensor)
+                maskedInto: &result.tensor, biasGradient: &db)
         }
         return result
+    }
+
+    /// Calls `body` with the tensor the bias gradient goes to: the bias's gradient buffer, or the
+    /// unused one of a layer without a bias.
+    private func withBiasGradient(_ body: (inout Tensor<Scalar>) -> Void) {
+        if let bias {
+            body(&bias.buffer)
+        } else if let unusedBias {
+            body(&unusedBias.tensor)
+        }
     }
 }
 
